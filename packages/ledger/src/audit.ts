@@ -1,0 +1,208 @@
+/**
+ * A full audit of a stored ledger: every leaf re-read, re-parsed and re-hashed,
+ * the hash chain followed, every stored subtree hash recomputed, and the state
+ * compared with what the leaves imply. LevelDB does not check its own data
+ * here; this is what finds a changed byte, a lost or swapped entry, or a
+ * state rolled back behind the ledger's back.
+ */
+import { equalBytes, toHex } from './bytes.js';
+import { openCheckpoint } from './checkpoint.js';
+import { CustodyError } from './errors.js';
+import {
+  EMPTY_FRONTIER,
+  extendFrontier,
+  type Frontier,
+  frontierRoot,
+  type StoredSubtree,
+} from './frontier.js';
+import { CHAIN_START, decodeLeaf, type LeafEntry } from './leaf.js';
+import { hashLeaf } from './merkle.js';
+import type { NoteVerifier } from './note.js';
+import type { LedgerState, Store } from './store.js';
+
+export type AuditProblemKind =
+  | 'missing-entry'
+  | 'extra-entry'
+  | 'malformed-entry'
+  | 'wrong-index'
+  | 'broken-chain'
+  | 'leaf-hash'
+  | 'subtree-hash'
+  | 'entry'
+  | 'state';
+
+export interface AuditProblem {
+  readonly kind: AuditProblemKind;
+  /** The first log index the problem concerns (for a subtree, the first leaf it covers). */
+  readonly index: number;
+  /** For `subtree-hash`: which stored subtree disagrees. */
+  readonly subtree?: { readonly level: number; readonly index: number };
+  readonly message: string;
+}
+
+export interface AuditReport {
+  readonly ok: boolean;
+  /** The size the stored state claims. */
+  readonly size: number;
+  /** How many entries were read and checked. */
+  readonly checked: number;
+  /** The first problem found, in log order; audits stop there. */
+  readonly problem?: AuditProblem;
+}
+
+export interface AuditOptions {
+  /** Called every few thousand entries, and at the end. */
+  readonly onProgress?: (checked: number, size: number) => void;
+  /**
+   * Further checks of each parsed entry (e.g. its event signature); returns a
+   * sentence saying what is wrong, or undefined.
+   */
+  readonly checkEntry?: (entry: LeafEntry, index: number) => string | undefined | Promise<string | undefined>;
+}
+
+/** Leaves checked between batched reads of their subtree hashes. */
+const CHUNK = 2048;
+
+export async function auditStore(
+  store: Store,
+  state: LedgerState,
+  verifier: NoteVerifier,
+  options: AuditOptions = {},
+): Promise<AuditReport> {
+  const size = state.size;
+  let checked = 0;
+  const report = (problem?: AuditProblem): AuditReport => {
+    options.onProgress?.(checked, size);
+    return problem === undefined ? { ok: true, size, checked } : { ok: false, size, checked, problem };
+  };
+
+  let frontier: Frontier = EMPTY_FRONTIER;
+  let prev = CHAIN_START;
+  let chunk: { index: number; leaf: Uint8Array }[] = [];
+
+  // Checks one chunk of consecutive leaves; returns the first problem in it.
+  const checkChunk = async (): Promise<AuditProblem | undefined> => {
+    const hashes = chunk.map((c) => hashLeaf(c.leaf));
+    const { frontier: next, created } = extendFrontier(frontier, hashes);
+    const stored = await store.storedSubtrees(created);
+    // Subtrees in `created` come in the order their last leaf was appended,
+    // so walking both lists together keeps problems in log order.
+    let s = 0;
+    for (const [i, { index, leaf }] of chunk.entries()) {
+      let entry: LeafEntry;
+      try {
+        entry = decodeLeaf(leaf);
+      } catch (e) {
+        return {
+          kind: 'malformed-entry',
+          index,
+          message: `entry ${index} cannot be parsed: ${(e as Error).message}`,
+        };
+      }
+      if (entry.index !== index) {
+        return {
+          kind: 'wrong-index',
+          index,
+          message: `entry stored at ${index} says it is entry ${entry.index} (moved or swapped)`,
+        };
+      }
+      if (entry.prev !== prev) {
+        return {
+          kind: 'broken-chain',
+          index,
+          message: `entry ${index} links to ${entry.prev.slice(0, 12)}…, but entry ${index - 1} hashes to ${prev.slice(0, 12)}…`,
+        };
+      }
+      const extra = await options.checkEntry?.(entry, index);
+      if (extra !== undefined) return { kind: 'entry', index, message: `entry ${index}: ${extra}` };
+      prev = toHex(hashes[i] as Uint8Array);
+      for (; s < created.length && lastLeafOf(created[s] as StoredSubtree) === index; s++) {
+        const want = created[s] as StoredSubtree;
+        const have = stored[s];
+        if (have === undefined || !equalBytes(have, want.hash)) {
+          const first = want.index * 2 ** want.level;
+          const problem = want.level === 0 ? 'leaf-hash' : 'subtree-hash';
+          const what =
+            want.level === 0
+              ? `entry ${index}'s bytes do not hash to its stored leaf hash (the entry or its hash was changed)`
+              : `the stored hash of subtree level ${want.level} index ${want.index} (entries ${first}..${index}) is wrong`;
+          return {
+            kind: problem,
+            index: first,
+            subtree: { level: want.level, index: want.index },
+            message: have === undefined ? `${what}: it is missing` : what,
+          };
+        }
+      }
+      checked++;
+    }
+    frontier = next;
+    chunk = [];
+    options.onProgress?.(checked, size);
+    return undefined;
+  };
+
+  let expected = 0;
+  for await (const [index, leaf] of store.scanLeaves()) {
+    if (index >= size) {
+      const p = await flush();
+      if (p !== undefined) return report(p);
+      return report({
+        kind: 'extra-entry',
+        index,
+        message: `entry ${index} is stored beyond the log's size ${size}`,
+      });
+    }
+    if (index !== expected) {
+      const p = await flush();
+      return report(p ?? { kind: 'missing-entry', index: expected, message: `entry ${expected} is missing` });
+    }
+    chunk.push({ index, leaf });
+    expected++;
+    if (chunk.length === CHUNK) {
+      const p = await checkChunk();
+      if (p !== undefined) return report(p);
+    }
+  }
+  const p = await flush();
+  if (p !== undefined) return report(p);
+  if (expected < size) {
+    return report({ kind: 'missing-entry', index: expected, message: `entry ${expected} is missing` });
+  }
+  return report(checkAgainstState(state, frontier, prev, verifier));
+
+  async function flush(): Promise<AuditProblem | undefined> {
+    return chunk.length === 0 ? undefined : checkChunk();
+  }
+}
+
+function lastLeafOf(s: StoredSubtree): number {
+  return (s.index + 1) * 2 ** s.level - 1;
+}
+
+/** The stored state must be what the leaves imply, and its checkpoint must be signed and match. */
+function checkAgainstState(
+  state: LedgerState,
+  frontier: Frontier,
+  lastLeaf: string,
+  verifier: NoteVerifier,
+): AuditProblem | undefined {
+  const index = Math.max(0, state.size - 1);
+  const recomputed = frontierRoot(frontier);
+  const frontierMatches =
+    state.frontier.length === frontier.hashes.length &&
+    state.frontier.every((h, i) => equalBytes(h, frontier.hashes[i] as Uint8Array));
+  if (!frontierMatches || (state.size > 0 && toHex(state.lastLeafHash) !== lastLeaf)) {
+    return { kind: 'state', index, message: 'the stored tree state does not match the entries' };
+  }
+  try {
+    const { checkpoint } = openCheckpoint(state.checkpoint, verifier);
+    if (checkpoint.size !== BigInt(state.size) || !equalBytes(checkpoint.root, recomputed)) {
+      return { kind: 'state', index, message: 'the stored checkpoint does not match the entries' };
+    }
+  } catch (e) {
+    const why = e instanceof CustodyError ? e.message : String(e);
+    return { kind: 'state', index, message: `the stored checkpoint is not valid: ${why}` };
+  }
+  return undefined;
+}

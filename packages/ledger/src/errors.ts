@@ -1,0 +1,55 @@
+/**
+ * Every error that crosses a module border is a CustodyError with one of these
+ * stable codes. Callers branch on `code` (the node maps it to `status`, the CLI
+ * to an exit code); the message is one sentence a person can act on.
+ */
+export type ErrorCode =
+  /** Input that is not of the expected form: wrong type, bad encoding, out of range. */
+  | 'CUSTODY_BAD_INPUT'
+  /** A value that RFC 8785 cannot encode (NaN, Infinity, lone surrogate, undefined, bigint…). */
+  | 'CUSTODY_NOT_CANONICAL'
+  /** An encoded leaf would exceed the 65,535-byte limit of tile entry bundles. */
+  | 'CUSTODY_ENTRY_TOO_LARGE'
+  /** A signed note that does not follow c2sp.org/signed-note. */
+  | 'CUSTODY_BAD_NOTE'
+  /** A verifier key (vkey) that does not follow c2sp.org/signed-note. */
+  | 'CUSTODY_BAD_VKEY'
+  /** A note text that is not a c2sp.org/tlog-checkpoint. */
+  | 'CUSTODY_BAD_CHECKPOINT'
+  /** A signature from a trusted key failed, or no trusted key signed at all. */
+  | 'CUSTODY_BAD_SIGNATURE'
+  /** A Merkle proof that does not verify, or a proof request for impossible sizes. */
+  | 'CUSTODY_BAD_PROOF'
+  /** An index or size beyond the current tree. */
+  | 'CUSTODY_OUT_OF_RANGE'
+  /** No ledger in the given folder. */
+  | 'CUSTODY_NO_LEDGER'
+  /** A ledger already exists where a new one was to be created. */
+  | 'CUSTODY_LEDGER_EXISTS'
+  /** The signing key given does not match the log key recorded in the ledger. */
+  | 'CUSTODY_WRONG_LOG_KEY'
+  /** The stored tree state contradicts itself or its signed checkpoint. */
+  | 'CUSTODY_CORRUPT_STATE'
+  /** The ledger has been closed. */
+  | 'CUSTODY_CLOSED'
+  /** The storage layer failed to read or write. */
+  | 'CUSTODY_STORAGE';
+
+export class CustodyError extends Error {
+  override readonly name = 'CustodyError';
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** The HTTP status this error maps to where it crosses HTTP. */
+    readonly status = 400,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A short, human-readable prefix of a hex hash for messages. */
+export function short(hex: string): string {
+  return hex.length > 12 ? `${hex.slice(0, 12)}…` : hex;
+}

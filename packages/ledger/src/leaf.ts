@@ -1,0 +1,72 @@
+/**
+ * The bytes of a log entry (DESIGN.md "The log"): JCS of
+ * { index, prev, received, event, sig }, where `prev` is the leaf hash of the
+ * entry before, so the entries form a hash chain as well as a Merkle tree.
+ */
+import { fromUtf8, toHex } from './bytes.js';
+import { canonicalBytes, type JsonObject, type JsonValue } from './canonical.js';
+import { CustodyError } from './errors.js';
+
+/** Tile entry bundles prefix every entry with a uint16 length (c2sp.org/tlog-tiles). */
+export const MAX_LEAF_BYTES = 65_535;
+
+/** The `prev` of entry 0. */
+export const CHAIN_START = '0'.repeat(64);
+
+export interface LeafEntry {
+  readonly index: number;
+  /** Hex leaf hash of entry index - 1. */
+  readonly prev: string;
+  /** When the node received the event (RFC 3339, UTC), the node's own claim. */
+  readonly received: string;
+  /** The signed event, exactly as its signer canonicalized it. */
+  readonly event: JsonObject;
+  /** Base64 Ed25519 signature over the event's signed message. */
+  readonly sig: string;
+}
+
+/** What a caller hands the log; the log assigns index and prev. */
+export type EntryInput = Pick<LeafEntry, 'received' | 'event' | 'sig'>;
+
+export function encodeLeaf(entry: LeafEntry): Uint8Array {
+  const bytes = canonicalBytes(entry as unknown as JsonValue);
+  if (bytes.length > MAX_LEAF_BYTES) {
+    throw new CustodyError(
+      'CUSTODY_ENTRY_TOO_LARGE',
+      `entry ${entry.index} would be ${bytes.length} bytes, over the ${MAX_LEAF_BYTES}-byte limit; split the event (e.g. its serial list) over several events`,
+      413,
+    );
+  }
+  return bytes;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const KEYS = ['event', 'index', 'prev', 'received', 'sig'];
+
+/**
+ * Parses leaf bytes. Only the canonical encoding is accepted, so a leaf that
+ * parses is byte-for-byte what `encodeLeaf` would write for the same entry.
+ */
+export function decodeLeaf(bytes: Uint8Array): LeafEntry {
+  const fail = (why: string) => new CustodyError('CUSTODY_BAD_INPUT', `leaf is malformed: ${why}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(fromUtf8(bytes));
+  } catch (cause) {
+    throw cause instanceof CustodyError ? fail(cause.message) : fail('not JSON');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw fail('not a JSON object');
+  const o = value as Record<string, unknown>;
+  if (Object.keys(o).sort().join() !== KEYS.join()) throw fail(`members must be exactly ${KEYS.join(', ')}`);
+  if (!Number.isSafeInteger(o.index) || (o.index as number) < 0) throw fail('index is not a whole number');
+  if (typeof o.prev !== 'string' || !HEX64.test(o.prev)) throw fail('prev is not a 32-byte hex hash');
+  if (typeof o.received !== 'string') throw fail('received is not a string');
+  if (o.event === null || typeof o.event !== 'object' || Array.isArray(o.event))
+    throw fail('event is not an object');
+  if (typeof o.sig !== 'string') throw fail('sig is not a string');
+  const entry = o as unknown as LeafEntry;
+  const again = canonicalBytes(entry as unknown as JsonValue);
+  if (again.length !== bytes.length || toHex(again) !== toHex(bytes))
+    throw fail('not in canonical (RFC 8785) form');
+  return entry;
+}

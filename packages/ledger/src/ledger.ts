@@ -1,0 +1,380 @@
+/**
+ * The Ledger: the append-only log in one folder, as the node and the CLI use it.
+ * Appends are sequenced one group at a time; each group is one durable batch
+ * and one new signed checkpoint, and nothing is reported appended before the
+ * batch is on disk.
+ */
+
+import { type AuditOptions, type AuditReport, auditStore } from './audit.js';
+import { toHex, toSafeIndex } from './bytes.js';
+import { type Checkpoint, openCheckpoint, signCheckpoint } from './checkpoint.js';
+import { CustodyError } from './errors.js';
+import { EMPTY_FRONTIER, extendFrontier, type Frontier, frontierLevels, frontierRoot } from './frontier.js';
+import { CHAIN_START, decodeLeaf, type EntryInput, encodeLeaf, type LeafEntry } from './leaf.js';
+import {
+  consistencyRanges,
+  type Hash,
+  hashLeaf,
+  hashRanges,
+  inclusionRanges,
+  type Subtree,
+} from './merkle.js';
+import { ed25519Signer, ed25519Verifier, isKeyName, type NoteSigner, type NoteVerifier } from './note.js';
+import { type LedgerState, Store } from './store.js';
+
+/** An entry as stored: its exact leaf bytes, their hash and the parsed entry. */
+export interface StoredEntry {
+  readonly index: number;
+  readonly leaf: Uint8Array;
+  readonly leafHash: Hash;
+  readonly entry: LeafEntry;
+}
+
+export interface AppendResult {
+  /** Index of the first appended entry; the group occupies [firstIndex, firstIndex + leafHashes.length). */
+  readonly firstIndex: number;
+  readonly leafHashes: readonly Hash[];
+  /** The signed checkpoint that covers the group (the tree right after it). */
+  readonly checkpoint: string;
+  readonly size: number;
+}
+
+export interface OpenOptions {
+  /** The log's Ed25519 secret key; without it the ledger is read-only. */
+  readonly secretKey?: Uint8Array;
+  /** The source of receive times; a test can fix it. */
+  readonly clock?: () => Date;
+}
+
+export interface CreateOptions extends OpenOptions {
+  /** The log's origin, also its key name (e.g. `custody.example/log`). */
+  readonly origin: string;
+  readonly secretKey: Uint8Array;
+}
+
+export class Ledger {
+  private state: LedgerState;
+  private frontier: Frontier;
+  /** Appends wait on this, so groups are sequenced one at a time in call order. */
+  private tail: Promise<unknown> = Promise.resolve();
+  /** Set when a commit failed: the next append first re-reads what is really on disk. */
+  private stale = false;
+  private closed = false;
+
+  private constructor(
+    private readonly store: Store,
+    state: LedgerState,
+    private readonly signer: NoteSigner | undefined,
+    readonly verifier: NoteVerifier,
+    private readonly clock: () => Date,
+  ) {
+    this.state = state;
+    this.frontier = { size: state.size, hashes: state.frontier };
+  }
+
+  /** Creates a new, empty ledger in `dir` (which must not hold one) and signs its size-0 checkpoint. */
+  static async create(dir: string, options: CreateOptions): Promise<Ledger> {
+    if (!isKeyName(options.origin)) {
+      throw new CustodyError(
+        'CUSTODY_BAD_INPUT',
+        `origin "${options.origin}" must be non-empty with no spaces or "+"`,
+      );
+    }
+    const signer = ed25519Signer(options.origin, options.secretKey);
+    const store = await Store.open(dir, true);
+    const state: LedgerState = {
+      version: 1,
+      origin: options.origin,
+      logVkey: signer.vkey,
+      size: 0,
+      frontier: [],
+      lastLeafHash: new Uint8Array(32),
+      checkpoint: signCheckpoint(
+        { origin: options.origin, size: 0n, root: frontierRoot(EMPTY_FRONTIER), extensions: [] },
+        signer,
+      ),
+    };
+    try {
+      await store.commit({ firstIndex: 0, leaves: [], subtrees: [], state });
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    return new Ledger(
+      store,
+      state,
+      signer,
+      ed25519Verifier(signer.vkey),
+      options.clock ?? (() => new Date()),
+    );
+  }
+
+  /**
+   * Opens an existing ledger. Reads only the stored state, whatever the log's
+   * size, and checks it against its own signed checkpoint before trusting it.
+   */
+  static async open(dir: string, options: OpenOptions = {}): Promise<Ledger> {
+    const store = await Store.open(dir, false);
+    try {
+      const state = await store.readState();
+      if (state === undefined) {
+        throw new CustodyError('CUSTODY_CORRUPT_STATE', `${dir} holds a database but no ledger state`, 500);
+      }
+      const verifier = ed25519Verifier(state.logVkey);
+      checkState(state, verifier);
+      let signer: NoteSigner | undefined;
+      if (options.secretKey !== undefined) {
+        const candidate = ed25519Signer(state.origin, options.secretKey);
+        if (candidate.vkey !== state.logVkey) {
+          throw new CustodyError(
+            'CUSTODY_WRONG_LOG_KEY',
+            `the key given is not this ledger's log key (${state.logVkey}); use the key the ledger was created with`,
+            403,
+          );
+        }
+        signer = candidate;
+      }
+      return new Ledger(store, state, signer, verifier, options.clock ?? (() => new Date()));
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
+
+  get origin(): string {
+    return this.state.origin;
+  }
+
+  get size(): number {
+    return this.state.size;
+  }
+
+  /** The log's verifier key (c2sp.org/signed-note vkey). */
+  get logVkey(): string {
+    return this.state.logVkey;
+  }
+
+  /** The latest signed checkpoint note. */
+  get checkpoint(): string {
+    return this.state.checkpoint;
+  }
+
+  get root(): Hash {
+    return frontierRoot(this.frontier);
+  }
+
+  /**
+   * Appends a group of entries as one atomic, durable batch and signs one
+   * checkpoint for it. Concurrent calls are sequenced in call order. If any
+   * entry cannot be encoded, nothing of the group is written.
+   */
+  append(inputs: readonly EntryInput[]): Promise<AppendResult> {
+    const run = this.tail.then(() => this.appendNow(inputs));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async appendNow(inputs: readonly EntryInput[]): Promise<AppendResult> {
+    this.assertOpen();
+    const signer = this.signer;
+    if (signer === undefined) {
+      throw new CustodyError(
+        'CUSTODY_WRONG_LOG_KEY',
+        'this ledger was opened read-only (no log key given)',
+        403,
+      );
+    }
+    if (this.stale) await this.reload();
+    if (inputs.length === 0)
+      throw new CustodyError('CUSTODY_BAD_INPUT', 'an append needs at least one entry');
+
+    const firstIndex = this.state.size;
+    const leaves: Uint8Array[] = [];
+    const leafHashes: Hash[] = [];
+    let prev = this.state.lastLeafHash;
+    for (const [i, input] of inputs.entries()) {
+      const index = firstIndex + i;
+      const leaf = encodeLeaf({
+        index,
+        prev: index === 0 ? CHAIN_START : toHex(prev),
+        received: input.received,
+        event: input.event,
+        sig: input.sig,
+      });
+      prev = hashLeaf(leaf);
+      leaves.push(leaf);
+      leafHashes.push(prev);
+    }
+    const { frontier, created } = extendFrontier(this.frontier, leafHashes);
+    // The new tree extends the frontier of the last signed one, so this
+    // checkpoint is consistent with every checkpoint signed before it.
+    const checkpoint = signCheckpoint(
+      {
+        origin: this.state.origin,
+        size: BigInt(frontier.size),
+        root: frontierRoot(frontier),
+        extensions: [],
+      },
+      signer,
+    );
+    const state: LedgerState = {
+      ...this.state,
+      size: frontier.size,
+      frontier: frontier.hashes,
+      lastLeafHash: prev,
+      checkpoint,
+    };
+    try {
+      await this.store.commit({ firstIndex, leaves, subtrees: created, state });
+    } catch (e) {
+      this.stale = true;
+      throw e;
+    }
+    this.state = state;
+    this.frontier = frontier;
+    return { firstIndex, leafHashes, checkpoint, size: frontier.size };
+  }
+
+  /** The receive time a node stamps on entries it appends now. */
+  now(): string {
+    return this.clock().toISOString();
+  }
+
+  /** After a failed commit, adopt what is really on disk: the batch either landed whole or not at all. */
+  private async reload(): Promise<void> {
+    const state = await this.store.readState();
+    if (state === undefined)
+      throw new CustodyError('CUSTODY_CORRUPT_STATE', 'the ledger state vanished', 500);
+    checkState(state, this.verifier);
+    this.state = state;
+    this.frontier = { size: state.size, hashes: state.frontier };
+    this.stale = false;
+  }
+
+  async entry(index: number | bigint): Promise<StoredEntry> {
+    const i = this.index(index, 'entry');
+    const [found] = await this.entries(i, i + 1);
+    return found as StoredEntry;
+  }
+
+  /** Entries [start, end) of the current tree. */
+  async entries(start: number, end: number): Promise<StoredEntry[]> {
+    this.assertOpen();
+    if (
+      !Number.isSafeInteger(start) ||
+      !Number.isSafeInteger(end) ||
+      start < 0 ||
+      end < start ||
+      end > this.size
+    ) {
+      throw new CustodyError(
+        'CUSTODY_OUT_OF_RANGE',
+        `entries [${start}, ${end}) are not in a tree of ${this.size}`,
+        404,
+      );
+    }
+    const leaves = await this.store.leafRange(start, end);
+    return leaves.map((leaf, i) => ({
+      index: start + i,
+      leaf,
+      leafHash: hashLeaf(leaf),
+      entry: decodeLeaf(leaf),
+    }));
+  }
+
+  /** The root of the tree at any size up to the current one. */
+  async rootAt(size: number | bigint): Promise<Hash> {
+    const n = this.treeSize(size);
+    if (n === this.size) return this.root;
+    const [root] = await hashRanges([{ begin: 0, end: n }], this.readSubtrees);
+    return root as Hash;
+  }
+
+  /** RFC 9162 inclusion proof of entry `index` in the tree of `size`. */
+  async inclusionProof(index: number | bigint, size: number | bigint = this.size): Promise<Hash[]> {
+    const n = this.treeSize(size);
+    const i = this.index(index, 'entry');
+    if (i >= n)
+      throw new CustodyError('CUSTODY_OUT_OF_RANGE', `entry ${i} is not in a tree of size ${n}`, 400);
+    return hashRanges(inclusionRanges(i, n), this.readSubtrees);
+  }
+
+  /** RFC 9162 consistency proof from the tree of `from` to the tree of `to` (0 < from ≤ to). */
+  async consistencyProof(from: number | bigint, to: number | bigint = this.size): Promise<Hash[]> {
+    const n = this.treeSize(to);
+    const m = this.treeSize(from);
+    if (m === 0 || m > n) {
+      throw new CustodyError(
+        'CUSTODY_BAD_PROOF',
+        `no consistency proof exists from size ${m} to size ${n}`,
+        400,
+      );
+    }
+    return hashRanges(consistencyRanges(m, n), this.readSubtrees);
+  }
+
+  /** Recomputes every leaf hash, the hash chain and every stored subtree hash; names the first disagreement. */
+  audit(options: AuditOptions = {}): Promise<AuditReport> {
+    this.assertOpen();
+    return auditStore(this.store, this.state, this.verifier, options);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.tail;
+    await this.store.close();
+  }
+
+  private readonly readSubtrees = (subtrees: readonly Subtree[]) => {
+    this.assertOpen();
+    return this.store.subtrees(subtrees);
+  };
+
+  private index(value: number | bigint, what: string): number {
+    const i = toSafeIndex(BigInt(value), what);
+    if (i >= this.size)
+      throw new CustodyError(
+        'CUSTODY_OUT_OF_RANGE',
+        `${what} ${i} is not in the log (size ${this.size})`,
+        404,
+      );
+    return i;
+  }
+
+  private treeSize(value: number | bigint): number {
+    const n = toSafeIndex(BigInt(value), 'size');
+    if (n > this.size) {
+      throw new CustodyError(
+        'CUSTODY_OUT_OF_RANGE',
+        `size ${n} is beyond the current tree (size ${this.size})`,
+        400,
+      );
+    }
+    return n;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new CustodyError('CUSTODY_CLOSED', 'the ledger is closed', 503);
+  }
+}
+
+/**
+ * A stored state is trusted only if its checkpoint is signed by the log key
+ * and matches the state's own size and frontier.
+ */
+function checkState(state: LedgerState, verifier: NoteVerifier): Checkpoint {
+  const { checkpoint } = openCheckpoint(state.checkpoint, verifier);
+  if (state.frontier.length !== frontierLevels(state.size).length) {
+    throw new CustodyError('CUSTODY_CORRUPT_STATE', `the stored tree state is malformed; run an audit`, 500);
+  }
+  const root = frontierRoot({ size: state.size, hashes: state.frontier });
+  if (checkpoint.size !== BigInt(state.size) || toHex(checkpoint.root) !== toHex(root)) {
+    throw new CustodyError(
+      'CUSTODY_CORRUPT_STATE',
+      `the stored tree (size ${state.size}) does not match its signed checkpoint (size ${checkpoint.size}); run an audit`,
+      500,
+    );
+  }
+  return checkpoint;
+}

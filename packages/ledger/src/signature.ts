@@ -1,0 +1,96 @@
+/**
+ * The one Ed25519 validity rule (DESIGN.md "Events"), used for events, notes
+ * and cosignatures alike, so that no two verifiers in the system can disagree
+ * on what is validly signed.
+ *
+ * RFC 8032 leaves verifiers room (cofactored or not, canonical encodings or
+ * not, small-order points or not), and libraries differ: @noble/ed25519 is
+ * cofactored, OpenSSL cofactorless ("Taming the many EdDSAs"). We take the
+ * strict intersection, so anything accepted here is accepted by every common
+ * library:
+ *  - public key A: canonical encoding, not of small order, torsion-free
+ *    (checked once, when the key is parsed);
+ *  - signature: exactly 64 bytes; R canonically encoded and not of small
+ *    order; S < L;
+ *  - the cofactorless equation [S]B = R + [k]A, compared exactly. With A
+ *    torsion-free, it already refuses an R that carries a torsion component,
+ *    the malleability an honest key holder could otherwise exploit.
+ */
+
+import { randomBytes } from 'node:crypto';
+import * as ed from '@noble/ed25519';
+import { sha512 } from '@noble/hashes/sha2.js';
+import { concat, equalBytes } from './bytes.js';
+
+ed.hashes.sha512 = sha512;
+
+const { Point } = ed;
+type Point = InstanceType<typeof Point>;
+
+/** The order of the prime subgroup, L = 2^252 + 27742317777372353535851937790883648493. */
+const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+/** A public key that passed the key checks; only these can verify anything. */
+export interface PublicKey {
+  readonly bytes: Uint8Array;
+  readonly point: Point;
+}
+
+function littleEndian(bytes: Uint8Array): bigint {
+  let n = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i] as number);
+  return n;
+}
+
+/** A point from its canonical 32-byte encoding, or undefined (y ≥ p, x = 0 with sign bit, not on the curve). */
+function canonicalPoint(bytes: Uint8Array): Point | undefined {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== 32) return undefined;
+  try {
+    const point = Point.fromBytes(bytes, false);
+    return equalBytes(point.toBytes(), bytes) ? point : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses and checks a public key; undefined if it is not one we accept. */
+export function parsePublicKey(bytes: Uint8Array): PublicKey | undefined {
+  const point = canonicalPoint(bytes);
+  if (point === undefined || point.isSmallOrder() || !point.isTorsionFree()) return undefined;
+  return { bytes: Uint8Array.from(bytes), point };
+}
+
+/** True only if `signature` is valid for `message` under `key` by the strict rule. Never throws. */
+export function verifySignature(key: PublicKey, message: Uint8Array, signature: Uint8Array): boolean {
+  if (!(signature instanceof Uint8Array) || signature.length !== 64 || !(message instanceof Uint8Array)) {
+    return false;
+  }
+  const rBytes = signature.subarray(0, 32);
+  const s = littleEndian(signature.subarray(32, 64));
+  if (s >= L) return false;
+  const R = canonicalPoint(rBytes);
+  if (R === undefined || R.isSmallOrder()) return false;
+  const k = littleEndian(sha512(concat(rBytes, key.bytes, message))) % L;
+  const left = Point.BASE.multiply(s, false);
+  const right = R.add(key.point.multiply(k, false));
+  return left.equals(right);
+}
+
+/** Convenience for raw bytes: checks the key, then the signature. Never throws. */
+export function verifyWithRawKey(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  const key = parsePublicKey(publicKey);
+  return key !== undefined && verifySignature(key, message, signature);
+}
+
+/** A new 32-byte Ed25519 secret key (RFC 8032 seed) from the OS CSPRNG. */
+export function generateSecretKey(): Uint8Array {
+  return new Uint8Array(randomBytes(32));
+}
+
+export function publicKeyOf(secretKey: Uint8Array): Uint8Array {
+  return ed.getPublicKey(secretKey);
+}
+
+export function sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
+  return ed.sign(message, secretKey);
+}

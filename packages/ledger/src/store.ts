@@ -1,0 +1,224 @@
+/**
+ * The LevelDB layout of a ledger. Sublevels:
+ *   leaves  u64be(index)               → leaf bytes
+ *   tree    u8(level) || u64be(index)  → 32-byte hash of that complete subtree
+ *   meta    "state"                    → the tree state (JSON), the only thing opening reads
+ * Keys are fixed-width big-endian so they sort the way they are scanned.
+ * Everything one append changes goes into one batch written with sync: true.
+ */
+import { Level } from 'level';
+import { fromHex, toHex, utf8 } from './bytes.js';
+import { CustodyError } from './errors.js';
+import type { StoredSubtree } from './frontier.js';
+import type { Hash, Subtree } from './merkle.js';
+
+type Bytes = Uint8Array;
+
+function openSublevel(db: Level<Bytes, Bytes>, name: string) {
+  return db.sublevel<Bytes, Bytes>(name, { keyEncoding: 'view', valueEncoding: 'view' });
+}
+type Sublevel = ReturnType<typeof openSublevel>;
+
+/** The persisted state of a ledger. */
+export interface LedgerState {
+  readonly version: 1;
+  readonly origin: string;
+  /** The log's verifier key; a ledger is only ever signed by this key. */
+  readonly logVkey: string;
+  readonly size: number;
+  /** Right-edge subtree hashes (see frontier.ts). */
+  readonly frontier: readonly Hash[];
+  /** Hash of entry size - 1, the `prev` of the next entry. */
+  readonly lastLeafHash: Hash;
+  /** The latest signed checkpoint (a signed note). */
+  readonly checkpoint: string;
+}
+
+export interface AppendBatch {
+  readonly firstIndex: number;
+  readonly leaves: readonly Bytes[];
+  readonly subtrees: readonly StoredSubtree[];
+  readonly state: LedgerState;
+}
+
+export function indexKey(index: number): Bytes {
+  const key = new Uint8Array(8);
+  new DataView(key.buffer).setBigUint64(0, BigInt(index));
+  return key;
+}
+
+export function keyIndex(key: Bytes): number {
+  return Number(new DataView(key.buffer, key.byteOffset, key.byteLength).getBigUint64(0));
+}
+
+export function subtreeKey(level: number, index: number): Bytes {
+  const key = new Uint8Array(9);
+  const view = new DataView(key.buffer);
+  view.setUint8(0, level);
+  view.setBigUint64(1, BigInt(index));
+  return key;
+}
+
+const STATE_KEY = utf8('state');
+
+function encodeState(s: LedgerState): Bytes {
+  return utf8(JSON.stringify({ ...s, frontier: s.frontier.map(toHex), lastLeafHash: toHex(s.lastLeafHash) }));
+}
+
+function decodeState(bytes: Bytes): LedgerState {
+  try {
+    const raw = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    if (raw.version !== 1 || !Number.isSafeInteger(raw.size) || !Array.isArray(raw.frontier)) {
+      throw new Error('unknown state layout');
+    }
+    return {
+      ...raw,
+      frontier: raw.frontier.map((h: string) => fromHex(h, 32)),
+      lastLeafHash: fromHex(raw.lastLeafHash, 32),
+    };
+  } catch (cause) {
+    throw new CustodyError('CUSTODY_CORRUPT_STATE', 'the stored ledger state cannot be read', 500, { cause });
+  }
+}
+
+const storageError = (what: string, cause: unknown) =>
+  new CustodyError('CUSTODY_STORAGE', `storage failed while ${what}; nothing was changed, try again`, 503, {
+    cause,
+  });
+
+export class Store {
+  private constructor(
+    private readonly db: Level<Bytes, Bytes>,
+    private readonly leaves: Sublevel,
+    private readonly tree: Sublevel,
+    private readonly meta: Sublevel,
+  ) {}
+
+  /** Opens the database; `create` makes a new one and refuses an existing one. */
+  static async open(dir: string, create: boolean): Promise<Store> {
+    const db = new Level<Bytes, Bytes>(dir, {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+      createIfMissing: create,
+      errorIfExists: create,
+    });
+    try {
+      await db.open();
+    } catch (cause) {
+      const reason = (cause as { cause?: { message?: string } }).cause?.message ?? String(cause);
+      if (create && /exists/i.test(reason)) {
+        throw new CustodyError(
+          'CUSTODY_LEDGER_EXISTS',
+          `a ledger already exists in ${dir}; open it instead`,
+          409,
+          {
+            cause,
+          },
+        );
+      }
+      if (!create && /does not exist/i.test(reason)) {
+        throw new CustodyError(
+          'CUSTODY_NO_LEDGER',
+          `no ledger in ${dir}; create one first (custody init)`,
+          404,
+          {
+            cause,
+          },
+        );
+      }
+      throw new CustodyError('CUSTODY_STORAGE', `cannot open the ledger in ${dir}: ${reason}`, 503, {
+        cause,
+      });
+    }
+    return new Store(db, openSublevel(db, 'leaves'), openSublevel(db, 'tree'), openSublevel(db, 'meta'));
+  }
+
+  async readState(): Promise<LedgerState | undefined> {
+    let bytes: Bytes | undefined;
+    try {
+      bytes = await this.meta.get(STATE_KEY);
+    } catch (cause) {
+      throw storageError('reading the tree state', cause);
+    }
+    return bytes === undefined ? undefined : decodeState(bytes);
+  }
+
+  /** Writes one append group atomically and durably. */
+  async commit(batch: AppendBatch): Promise<void> {
+    const ops = [
+      ...batch.leaves.map((leaf, i) => ({
+        type: 'put' as const,
+        sublevel: this.leaves,
+        key: indexKey(batch.firstIndex + i),
+        value: leaf,
+      })),
+      ...batch.subtrees.map((s) => ({
+        type: 'put' as const,
+        sublevel: this.tree,
+        key: subtreeKey(s.level, s.index),
+        value: s.hash,
+      })),
+      { type: 'put' as const, sublevel: this.meta, key: STATE_KEY, value: encodeState(batch.state) },
+    ];
+    try {
+      await this.db.batch(ops, { sync: true });
+    } catch (cause) {
+      throw storageError('writing an append', cause);
+    }
+  }
+
+  /** Stored hashes of complete subtrees, in the order asked; undefined where none is stored. */
+  async storedSubtrees(wanted: readonly Subtree[]): Promise<(Hash | undefined)[]> {
+    try {
+      return await this.tree.getMany(wanted.map((s) => subtreeKey(s.level, s.index)));
+    } catch (cause) {
+      throw storageError('reading tree hashes', cause);
+    }
+  }
+
+  /** Hashes of complete subtrees, in the order asked; a missing one means the store is damaged. */
+  async subtrees(wanted: readonly Subtree[]): Promise<Hash[]> {
+    const values = await this.storedSubtrees(wanted);
+    return values.map((v, i) => {
+      if (v === undefined || v.length !== 32) {
+        const s = wanted[i] as Subtree;
+        throw new CustodyError(
+          'CUSTODY_CORRUPT_STATE',
+          `the hash of subtree level ${s.level} index ${s.index} is missing or damaged; run an audit`,
+          500,
+        );
+      }
+      return v;
+    });
+  }
+
+  /** Leaf bytes of [start, end), all of which must exist. */
+  async leafRange(start: number, end: number): Promise<Bytes[]> {
+    const out: Bytes[] = [];
+    try {
+      for await (const [key, value] of this.leaves.iterator({ gte: indexKey(start), lt: indexKey(end) })) {
+        if (keyIndex(key) !== start + out.length) break;
+        out.push(value);
+      }
+    } catch (cause) {
+      throw storageError('reading entries', cause);
+    }
+    if (out.length !== end - start) {
+      throw new CustodyError(
+        'CUSTODY_CORRUPT_STATE',
+        `entry ${start + out.length} is missing from the store; run an audit`,
+        500,
+      );
+    }
+    return out;
+  }
+
+  /** Every stored leaf in key order, for audits; yields what is there, gaps included. */
+  async *scanLeaves(): AsyncGenerator<[index: number, leaf: Bytes]> {
+    for await (const [key, value] of this.leaves.iterator()) yield [keyIndex(key), value];
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
