@@ -86,19 +86,30 @@ export interface VerifiedCheckpoint {
   readonly cosignatures: readonly Cosignature[];
 }
 
+export interface OpenCheckpointOptions {
+  /**
+   * The origin the checkpoint must name; by default the log's key name, as
+   * Custody logs sign under their origin (tlog-checkpoint: "SHOULD match").
+   */
+  readonly origin?: string;
+  /** Witnesses whose cosignatures are verified and reported. */
+  readonly witnesses?: readonly NoteVerifier[];
+}
+
 /**
  * Verifies a checkpoint note: the log's signature must verify and the origin
- * must be the log's key name (so a checkpoint of one log is never taken for
- * another's); cosignatures of the given witnesses are verified and returned.
- * Whether enough witnesses cosigned is the caller's policy.
+ * must be the expected one, so a checkpoint of one log is never taken for
+ * another's. Cosignatures of known witnesses are verified and returned;
+ * whether enough witnesses cosigned is the caller's policy.
  */
 export function openCheckpoint(
   note: string,
   log: NoteVerifier,
-  witnesses: readonly NoteVerifier[] = [],
+  options: OpenCheckpointOptions = {},
 ): VerifiedCheckpoint {
-  const opened = openNote(note, [log, ...witnesses]);
-  if (!opened.verified.some((s) => s.name === log.name && s.keyId === log.keyId)) {
+  const opened = openNote(note, [log, ...(options.witnesses ?? [])]);
+  const isLog = (s: NoteSignature) => s.name === log.name && s.keyId === log.keyId;
+  if (!opened.verified.some(isLog)) {
     throw new CustodyError(
       'CUSTODY_BAD_SIGNATURE',
       `the checkpoint is not signed by the log key ${log.name}`,
@@ -106,15 +117,16 @@ export function openCheckpoint(
     );
   }
   const checkpoint = parseCheckpoint(opened.text);
-  if (checkpoint.origin !== log.name) {
+  const origin = options.origin ?? log.name;
+  if (checkpoint.origin !== origin) {
     throw new CustodyError(
       'CUSTODY_BAD_CHECKPOINT',
-      `checkpoint origin "${checkpoint.origin}" is not the log "${log.name}"`,
+      `checkpoint origin "${checkpoint.origin}" is not the expected log "${origin}"`,
       403,
     );
   }
   const cosignatures = opened.verified
-    .filter((s) => !(s.name === log.name && s.keyId === log.keyId))
+    .filter((s) => !isLog(s))
     .map((s) => ({ name: s.name, keyId: s.keyId, timestamp: cosignatureTime(s.signature) }));
   return { checkpoint, note, text: opened.text, cosignatures };
 }

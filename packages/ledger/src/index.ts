@@ -9,6 +9,7 @@ export {
   cosignatureVerifier,
   cosigner,
   formatCheckpoint,
+  type OpenCheckpointOptions,
   openCheckpoint,
   parseCheckpoint,
   signCheckpoint,

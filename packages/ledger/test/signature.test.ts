@@ -1,0 +1,133 @@
+import { fc, test as prop } from '@fast-check/vitest';
+import * as ed from '@noble/ed25519';
+import { sha512 } from '@noble/hashes/sha2.js';
+import { describe, expect, test } from 'vitest';
+import { concat, fromHex, utf8 } from '../src/bytes.js';
+import { generateSecretKey, parsePublicKey, publicKeyOf, sign, verifyWithRawKey } from '../src/signature.js';
+import { vectorText } from './vectors.js';
+
+ed.hashes.sha512 = sha512;
+const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+const hex = (h: string) => fromHex(h);
+
+interface WycheproofGroup {
+  publicKey: { pk: string };
+  tests: { tcId: number; comment: string; msg: string; sig: string; result: 'valid' | 'invalid' }[];
+}
+
+describe('Project Wycheproof Ed25519', () => {
+  const groups = (
+    JSON.parse(vectorText('ed25519/wycheproof-ed25519.json')) as { testGroups: WycheproofGroup[] }
+  ).testGroups;
+  const cases = groups.flatMap((g) => g.tests.map((t) => ({ ...t, pk: g.publicKey.pk })));
+  test('all 151 cases are loaded', () => expect(cases).toHaveLength(151));
+  test.each(cases.map((c) => [c.tcId, c.comment || c.result, c] as const))('tcId %i: %s', (_id, _c, c) => {
+    expect(verifyWithRawKey(hex(c.pk), hex(c.msg), hex(c.sig))).toBe(c.result === 'valid');
+  });
+});
+
+describe('speccheck edge cases ("Taming the many EdDSAs")', () => {
+  const cases = JSON.parse(vectorText('ed25519/speccheck-cases.json')) as {
+    message: string;
+    pub_key: string;
+    signature: string;
+  }[];
+  // Every case is built to split verifiers: small-order or mixed-order keys
+  // and R, S ≥ L, non-canonical encodings. The strict rule refuses them all.
+  test.each(cases.map((c, i) => [i, c] as const))('case %i is refused', (_i, c) => {
+    expect(verifyWithRawKey(hex(c.pub_key), hex(c.message), hex(c.signature))).toBe(false);
+  });
+  test('the library default (cofactored, ZIP-215) accepts some of them: the reason for the strict rule', () => {
+    const accepted = cases.filter((c) => {
+      try {
+        return ed.verify(hex(c.signature), hex(c.message), hex(c.pub_key));
+      } catch {
+        return false;
+      }
+    });
+    expect(accepted.length).toBeGreaterThan(0);
+  });
+});
+
+/** A point of order 8 (RFC 8032's curve has cofactor 8). */
+const ORDER_8 = ed.Point.fromHex('26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05');
+
+const le = (b: Uint8Array) => [...b].reverse().reduce((n, x) => (n << 8n) | BigInt(x), 0n);
+const scalarBytes = (n: bigint) =>
+  Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt(8 * i)) & 0xffn));
+
+/** An honest key holder's signature whose R carries an order-8 component. */
+function craftMixedOrderSignature(secret: Uint8Array, message: Uint8Array): Uint8Array {
+  const { scalar: a, pointBytes: A } = ed.utils.getExtendedPublicKey(secret);
+  const r = (le(sha512(concat(secret, message))) % (L - 1n)) + 1n;
+  const R = ed.Point.BASE.multiply(r).add(ORDER_8).toBytes();
+  const k = le(sha512(concat(R, A, message))) % L;
+  return concat(R, scalarBytes((r + k * a) % L));
+}
+
+describe('the strict rule', () => {
+  test('the order-8 point really has order 8', () => {
+    expect(ORDER_8.isSmallOrder()).toBe(true);
+    expect(ORDER_8.is0()).toBe(false);
+  });
+
+  test('an honest signature verifies; one crafted with an order-8 component in R does not', () => {
+    const secret = generateSecretKey();
+    const pub = publicKeyOf(secret);
+    const message = utf8('custody/event/v1\n{"id":"x"}');
+    expect(verifyWithRawKey(pub, message, sign(secret, message))).toBe(true);
+    const crafted = craftMixedOrderSignature(secret, message);
+    // The cofactored equation accepts it, so verifiers would disagree without the strict rule.
+    expect(ed.verify(crafted, message, pub)).toBe(true);
+    expect(verifyWithRawKey(pub, message, crafted)).toBe(false);
+  });
+
+  test('keys of small order, mixed order or non-canonical encoding are refused', () => {
+    const honest = ed.Point.fromBytes(publicKeyOf(generateSecretKey()));
+    expect(parsePublicKey(honest.toBytes())).toBeDefined();
+    expect(parsePublicKey(ORDER_8.toBytes())).toBeUndefined();
+    expect(parsePublicKey(ed.Point.ZERO.toBytes())).toBeUndefined();
+    expect(parsePublicKey(honest.add(ORDER_8).toBytes())).toBeUndefined();
+    // y = p + 1 encodes the same point as y = 1 (the identity) non-canonically.
+    const nonCanonical = scalarBytes(2n ** 255n - 19n + 1n);
+    expect(parsePublicKey(nonCanonical)).toBeUndefined();
+    expect(parsePublicKey(new Uint8Array(31))).toBeUndefined();
+  });
+
+  test('S ≥ L is refused even though S - L would verify', () => {
+    const secret = generateSecretKey();
+    const message = utf8('m');
+    const sig = sign(secret, message);
+    const s = le(sig.subarray(32));
+    const malleated = concat(sig.subarray(0, 32), scalarBytes(s + L));
+    expect(verifyWithRawKey(publicKeyOf(secret), message, malleated)).toBe(false);
+  });
+
+  prop.prop([fc.uint8Array({ minLength: 0, maxLength: 200 }), fc.nat(), fc.nat(7)], { numRuns: 200 })(
+    'a single-bit change to the message, signature or key is never accepted',
+    (message, at, bit) => {
+      const secret = generateSecretKey();
+      const pub = publicKeyOf(secret);
+      const sig = sign(secret, message);
+      expect(verifyWithRawKey(pub, message, sig)).toBe(true);
+      const flip = (b: Uint8Array) => {
+        const out = Uint8Array.from(b);
+        const i = at % out.length;
+        out[i] = (out[i] as number) ^ (1 << bit);
+        return out;
+      };
+      if (message.length > 0) expect(verifyWithRawKey(pub, flip(message), sig)).toBe(false);
+      expect(verifyWithRawKey(pub, message, flip(sig))).toBe(false);
+      expect(verifyWithRawKey(flip(pub), message, sig)).toBe(false);
+    },
+  );
+
+  prop.prop(
+    [fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 80 }), fc.uint8Array({ maxLength: 40 })],
+    {
+      numRuns: 300,
+    },
+  )('garbage of any length returns false and never throws', (pub, msg, sig) => {
+    expect(verifyWithRawKey(pub, msg, sig)).toBe(false);
+  });
+});
