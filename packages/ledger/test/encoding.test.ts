@@ -1,0 +1,118 @@
+import { fc, test as prop } from '@fast-check/vitest';
+import { describe, expect, test } from 'vitest';
+import { fromBase64, fromHex, fromUtf8, parseUint64, toBase64, toHex } from '../src/bytes.js';
+import { canonicalJson, type JsonValue } from '../src/canonical.js';
+import { CHAIN_START, decodeLeaf, encodeLeaf, type LeafEntry } from '../src/leaf.js';
+import { failsWith } from './helpers.js';
+
+describe('strict byte encodings', () => {
+  test('base64: only the canonical padded spelling is accepted', async () => {
+    expect(toHex(fromBase64('AAE='))).toBe('0001');
+    for (const bad of ['AAE', 'AAF=', 'AA E=', 'AAE==', '-_8=', 'AAE=\n']) {
+      expect(await failsWith(() => fromBase64(bad))).toBe('CUSTODY_BAD_INPUT');
+    }
+    expect(await failsWith(() => fromBase64('AAE=', 3))).toBe('CUSTODY_BAD_INPUT');
+  });
+
+  prop.prop([fc.uint8Array({ maxLength: 100 })])('base64 and hex round-trip', (bytes) => {
+    expect(fromBase64(toBase64(bytes))).toEqual(bytes);
+    expect(fromHex(toHex(bytes))).toEqual(bytes);
+  });
+
+  test('hex: lower case, even length, exact size', async () => {
+    expect(await failsWith(() => fromHex('AB'))).toBe('CUSTODY_BAD_INPUT');
+    expect(await failsWith(() => fromHex('abc'))).toBe('CUSTODY_BAD_INPUT');
+    expect(await failsWith(() => fromHex('ab', 2))).toBe('CUSTODY_BAD_INPUT');
+  });
+
+  test('decimal sizes: exact to 2^64 - 1, no sign, no leading zeros', async () => {
+    expect(parseUint64('18446744073709551615')).toBe(2n ** 64n - 1n);
+    expect(parseUint64('9007199254740993')).toBe(2n ** 53n + 1n);
+    expect(parseUint64('0')).toBe(0n);
+    for (const bad of ['18446744073709551616', '01', '-1', '+1', '1e3', ' 1', '', '0x10']) {
+      expect(await failsWith(() => parseUint64(bad))).toBe('CUSTODY_BAD_INPUT');
+    }
+  });
+
+  test('UTF-8 is decoded strictly', async () => {
+    expect(fromUtf8(new Uint8Array([0xe2, 0x80, 0x94]))).toBe('\u2014');
+    expect(await failsWith(() => fromUtf8(new Uint8Array([0xc3, 0x28])))).toBe('CUSTODY_BAD_INPUT');
+  });
+});
+
+describe('RFC 8785 canonical JSON', () => {
+  test('the RFC 8785 §3.2.2 example sorts keys by UTF-16 code units and formats numbers as ECMAScript does', () => {
+    const value = {
+      numbers: [333333333.33333329, 1e30, 4.5, 2e-3, 0.000000000000000000000000001],
+      string: '\u20ac$\u000F\u000aA\'\u0042\u0022\u005c\\"/',
+      literals: [null, true, false],
+    };
+    expect(canonicalJson(value)).toBe(
+      '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
+    );
+    // RFC 8785 §3.2.3's sorting example, in the order the RFC gives.
+    const sorted = canonicalJson({
+      '\u20ac': 1,
+      '\r': 2,
+      '\ud83d\ude00': 3,
+      '1': 4,
+      '\u0080': 5,
+      '\u00f6': 6,
+    });
+    expect(sorted).toBe('{"\\r":2,"1":4,"\u0080":5,"\u00f6":6,"\u20ac":1,"\ud83d\ude00":3}');
+  });
+
+  test.each([
+    ['NaN', { n: Number.NaN }],
+    ['Infinity', { n: Number.POSITIVE_INFINITY }],
+    ['undefined members', { a: undefined }],
+    ['a bigint', { n: 1n }],
+    ['a Date', { d: new Date(0) }],
+    ['a lone surrogate', { s: '\ud800' }],
+    ['deep nesting', JSON.parse(`${'['.repeat(40)}${']'.repeat(40)}`)],
+  ])('refuses %s rather than guessing', async (_what, value) => {
+    expect(await failsWith(() => canonicalJson(value as unknown as JsonValue))).toBe('CUSTODY_NOT_CANONICAL');
+  });
+});
+
+describe('leaf encoding', () => {
+  const entry: LeafEntry = {
+    index: 0,
+    prev: CHAIN_START,
+    received: '2026-11-22T10:00:00.000Z',
+    event: { type: 'item.manufacture', serials: ['A1'] },
+    sig: 'c2ln',
+  };
+
+  test('round-trips byte for byte', () => {
+    const bytes = encodeLeaf(entry);
+    expect(new TextDecoder().decode(bytes)).toBe(
+      `{"event":{"serials":["A1"],"type":"item.manufacture"},"index":0,"prev":"${CHAIN_START}","received":"2026-11-22T10:00:00.000Z","sig":"c2ln"}`,
+    );
+    expect(decodeLeaf(bytes)).toEqual(entry);
+  });
+
+  test.each([
+    ['whitespace (not canonical)', (t: string) => t.replace('{"event"', '{ "event"')],
+    [
+      'keys out of order',
+      (t: string) => t.replace('"index":0,"prev"', '"prev"').replace('"sig"', '"index":0,"sig"'),
+    ],
+    ['an extra member', (t: string) => t.replace('"sig"', '"x":1,"sig"')],
+    ['a missing member', (t: string) => t.replace(',"sig":"c2ln"', '')],
+    ['a short prev', (t: string) => t.replace(CHAIN_START, '00')],
+    ['a negative index', (t: string) => t.replace('"index":0', '"index":-1')],
+    ['not JSON', () => '{'],
+  ])('refuses a leaf with %s', async (_what, change) => {
+    const text = change(new TextDecoder().decode(encodeLeaf(entry)));
+    expect(await failsWith(() => decodeLeaf(new TextEncoder().encode(text)))).toBe('CUSTODY_BAD_INPUT');
+  });
+
+  test('an entry of exactly 65,535 bytes fits; one more byte does not', async () => {
+    const base = encodeLeaf({ ...entry, event: { pad: '' } }).length;
+    const fits = { ...entry, event: { pad: 'x'.repeat(65_535 - base) } };
+    expect(encodeLeaf(fits).length).toBe(65_535);
+    const over = { ...entry, event: { pad: 'x'.repeat(65_536 - base) } };
+    expect(await failsWith(() => encodeLeaf(over))).toBe('CUSTODY_ENTRY_TOO_LARGE');
+  });
+});
