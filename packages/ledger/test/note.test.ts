@@ -24,7 +24,12 @@ import { generateSecretKey, publicKeyOf } from '../src/signature.js';
 import { vectorText } from './vectors.js';
 
 /** The examples of vectors/signed-note.md: each vkey with the fenced note after it. */
-function examples(): { vkeys: string[]; note: string }[] {
+interface Example {
+  vkeys: string[];
+  note: string;
+}
+
+function examples(): Example[] {
   const doc = vectorText('signed-note.md');
   return doc
     .split(/^## /m)
@@ -45,20 +50,22 @@ const codeOf = (f: () => unknown): string | undefined => {
 };
 
 describe('signed-note vectors', () => {
-  const [plain, sumdb, cosigned] = examples();
+  const all = examples();
   test('three examples are read', () => {
-    expect([plain, sumdb, cosigned].every((e) => e !== undefined && e.note.length > 0)).toBe(true);
+    expect(all).toHaveLength(3);
+    expect(all.every((e) => e.note.length > 0 && e.vkeys.length > 0)).toBe(true);
   });
+  const [plain, sumdb, cosigned] = all as [Example, Example, Example];
 
   test('1. the spec example verifies with its vkey', () => {
-    const opened = openNote(plain?.note as string, [ed25519Verifier(plain?.vkeys[0] as string)]);
+    const opened = openNote(plain.note, [ed25519Verifier(plain.vkeys[0] as string)]);
     expect(opened.text).toBe('This is an example message.\n');
     expect(opened.verified.map((s) => s.name)).toEqual(['example.com/foo']);
   });
 
   test('2. a Go checksum database checkpoint verifies; its size changed by one does not', () => {
-    const log = ed25519Verifier(sumdb?.vkeys[0] as string);
-    const note = sumdb?.note as string;
+    const log = ed25519Verifier(sumdb.vkeys[0] as string);
+    const note = sumdb.note;
     const cp = openCheckpoint(note, log, { origin: 'go.sum database tree' });
     expect(cp.checkpoint.size).toBe(63512409n);
     expect(
@@ -71,8 +78,8 @@ describe('signed-note vectors', () => {
   });
 
   test('3. a checkpoint of the 8-leaf tree with a witness cosignature', () => {
-    const [logKey, witnessKey] = cosigned?.vkeys as [string, string];
-    const cp = openCheckpoint(cosigned?.note as string, ed25519Verifier(logKey), {
+    const [logKey, witnessKey] = cosigned.vkeys as [string, string];
+    const cp = openCheckpoint(cosigned.note, ed25519Verifier(logKey), {
       witnesses: [cosignatureVerifier(witnessKey)],
     });
     expect(toHex(cp.checkpoint.root)).toBe(
@@ -86,8 +93,8 @@ describe('signed-note vectors', () => {
 
   test('every single-character change to any example is rejected or leaves the verified text unchanged', () => {
     for (const ex of [plain, sumdb, cosigned]) {
-      const note = ex?.note as string;
-      const verifiers = (ex?.vkeys ?? []).map((v) =>
+      const note = ex.note;
+      const verifiers = ex.vkeys.map((v) =>
         parseVkey(v).type === SIG_ED25519 ? ed25519Verifier(v) : cosignatureVerifier(v),
       );
       for (let i = 0; i < note.length; i++) {
