@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import {
   ed25519Verifier,
   generateSecretKey,
-  Ledger,
+  Log,
   openCheckpoint,
   verifyConsistency,
   verifyInclusion,
@@ -25,7 +25,7 @@ const dir = join(base, `ledger-${Date.now()}`);
 const step = (text) => console.log(`\n\u25b6 ${text}`);
 
 step(`Creating a ledger in ${dir}`);
-const ledger = await Ledger.create(dir, {
+const ledger = await Log.create(dir, {
   origin: 'demo.custody.example/log',
   secretKey: generateSecretKey(),
 });
@@ -78,7 +78,7 @@ leaf[leaf.indexOf('demo.entry') + 9] ^= 1; // "demo.entry" becomes "demo.entrx"
 await leaves.put(key, leaf);
 await db.close();
 
-const reopened = await Ledger.open(dir);
+const reopened = await Log.open(dir);
 const report = await reopened.audit();
 console.log(
   `  audit: ${report.ok ? 'clean' : `FAILED at entry ${report.problem.index}: ${report.problem.message}`}`,

@@ -27,10 +27,11 @@ export {
 export {
   type AppendResult,
   type CreateOptions,
-  Ledger,
+  type ExtraWrites,
+  Log,
   type OpenOptions,
   type StoredEntry,
-} from './ledger.js';
+} from './log.js';
 export {
   consistencyRanges,
   EMPTY_ROOT,

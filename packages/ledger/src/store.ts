@@ -6,6 +6,7 @@
  * Keys are fixed-width big-endian so they sort the way they are scanned.
  * Everything one append changes goes into one batch written with sync: true.
  */
+import type { AbstractSublevel } from 'abstract-level';
 import { Level } from 'level';
 import { fromHex, toHex, utf8 } from './bytes.js';
 import { CustodyError } from './errors.js';
@@ -13,11 +14,11 @@ import type { StoredSubtree } from './frontier.js';
 import type { Hash, Subtree } from './merkle.js';
 
 type Bytes = Uint8Array;
+type Sublevel = AbstractSublevel<Level<Bytes, Bytes>, string | Buffer | Uint8Array, Bytes, Bytes>;
 
-function openSublevel(db: Level<Bytes, Bytes>, name: string) {
+function openSublevel(db: Level<Bytes, Bytes>, name: string): Sublevel {
   return db.sublevel<Bytes, Bytes>(name, { keyEncoding: 'view', valueEncoding: 'view' });
 }
-type Sublevel = ReturnType<typeof openSublevel>;
 
 /** The persisted state of a ledger. */
 export interface LedgerState {
@@ -39,6 +40,63 @@ export interface AppendBatch {
   readonly leaves: readonly Bytes[];
   readonly subtrees: readonly StoredSubtree[];
   readonly state: LedgerState;
+}
+
+/** One write by a layer above the log into one of its key spaces; `value: undefined` deletes. */
+export interface ExtraWrite {
+  readonly space: KeySpace;
+  readonly key: string;
+  readonly value: string | undefined;
+}
+
+/**
+ * A sublevel with string keys and values, for indexes kept beside the log.
+ * Reads go straight to LevelDB; writes only through an append's batch.
+ */
+export class KeySpace {
+  constructor(readonly sublevel: Sublevel) {}
+
+  async get(key: string): Promise<string | undefined> {
+    try {
+      return (
+        (await this.sublevel.get<string, string>(key, { keyEncoding: 'utf8', valueEncoding: 'utf8' })) ??
+        undefined
+      );
+    } catch (cause) {
+      throw storageError('reading an index', cause);
+    }
+  }
+
+  async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
+    try {
+      return await this.sublevel.getMany<string, string>([...keys], {
+        keyEncoding: 'utf8',
+        valueEncoding: 'utf8',
+      });
+    } catch (cause) {
+      throw storageError('reading an index', cause);
+    }
+  }
+
+  /** Every [key, value] whose key starts with `prefix`, in key order. */
+  async scan(prefix: string, limit = Number.POSITIVE_INFINITY): Promise<[string, string][]> {
+    const out: [string, string][] = [];
+    try {
+      const range = {
+        gte: prefix,
+        lt: `${prefix}\uffff`,
+        keyEncoding: 'utf8',
+        valueEncoding: 'utf8',
+      } as const;
+      for await (const [key, value] of this.sublevel.iterator<string, string>(range)) {
+        out.push([key, value]);
+        if (out.length >= limit) break;
+      }
+    } catch (cause) {
+      throw storageError('scanning an index', cause);
+    }
+    return out;
+  }
 }
 
 export function indexKey(index: number): Bytes {
@@ -143,9 +201,22 @@ export class Store {
     return bytes === undefined ? undefined : decodeState(bytes);
   }
 
-  /** Writes one append group atomically and durably. */
-  async commit(batch: AppendBatch): Promise<void> {
+  /** A string key space beside the log (see KeySpace). */
+  space(name: string): KeySpace {
+    if (['leaves', 'tree', 'meta'].includes(name)) throw new Error(`key space "${name}" is the log's own`);
+    return new KeySpace(openSublevel(this.db, name));
+  }
+
+  /** Writes one append group, and what the layers above add to it, atomically and durably. */
+  async commit(batch: AppendBatch, extra: readonly ExtraWrite[] = []): Promise<void> {
+    const encoded = extra.map((w) => ({
+      type: w.value === undefined ? ('del' as const) : ('put' as const),
+      sublevel: w.space.sublevel,
+      key: utf8(w.key),
+      value: w.value === undefined ? new Uint8Array(0) : utf8(w.value),
+    }));
     const ops = [
+      ...encoded,
       ...batch.leaves.map((leaf, i) => ({
         type: 'put' as const,
         sublevel: this.leaves,

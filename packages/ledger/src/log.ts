@@ -1,8 +1,9 @@
 /**
- * The Ledger: the append-only log in one folder, as the node and the CLI use it.
- * Appends are sequenced one group at a time; each group is one durable batch
- * and one new signed checkpoint, and nothing is reported appended before the
- * batch is on disk.
+ * The Log: an append-only, hash-chained RFC 9162 Merkle log in one folder,
+ * knowing nothing of custody. Appends are sequenced one group at a time; each
+ * group is one durable batch and one new signed checkpoint, and nothing is
+ * reported appended before the batch is on disk. The custody Ledger builds on
+ * it and adds its own indexes to the same batch.
  */
 
 import { type AuditOptions, type AuditReport, auditStore } from './audit.js';
@@ -20,7 +21,7 @@ import {
   type Subtree,
 } from './merkle.js';
 import { ed25519Signer, ed25519Verifier, isKeyName, type NoteSigner, type NoteVerifier } from './note.js';
-import { type LedgerState, Store } from './store.js';
+import { type ExtraWrite, type KeySpace, type LedgerState, Store } from './store.js';
 
 /** An entry as stored: its exact leaf bytes, their hash and the parsed entry. */
 export interface StoredEntry {
@@ -39,6 +40,12 @@ export interface AppendResult {
   readonly size: number;
 }
 
+/**
+ * Writes a layer above the log adds to an append's batch, so its indexes are
+ * exactly as durable as the entries; called with the group's first index.
+ */
+export type ExtraWrites = (firstIndex: number) => readonly ExtraWrite[];
+
 export interface OpenOptions {
   /** The log's Ed25519 secret key; without it the ledger is read-only. */
   readonly secretKey?: Uint8Array;
@@ -52,7 +59,7 @@ export interface CreateOptions extends OpenOptions {
   readonly secretKey: Uint8Array;
 }
 
-export class Ledger {
+export class Log {
   private state: LedgerState;
   private frontier: Frontier;
   /** Appends wait on this, so groups are sequenced one at a time in call order. */
@@ -73,7 +80,7 @@ export class Ledger {
   }
 
   /** Creates a new, empty ledger in `dir` (which must not hold one) and signs its size-0 checkpoint. */
-  static async create(dir: string, options: CreateOptions): Promise<Ledger> {
+  static async create(dir: string, options: CreateOptions): Promise<Log> {
     if (!isKeyName(options.origin)) {
       throw new CustodyError(
         'CUSTODY_BAD_INPUT',
@@ -100,20 +107,14 @@ export class Ledger {
       await store.close();
       throw e;
     }
-    return new Ledger(
-      store,
-      state,
-      signer,
-      ed25519Verifier(signer.vkey),
-      options.clock ?? (() => new Date()),
-    );
+    return new Log(store, state, signer, ed25519Verifier(signer.vkey), options.clock ?? (() => new Date()));
   }
 
   /**
    * Opens an existing ledger. Reads only the stored state, whatever the log's
    * size, and checks it against its own signed checkpoint before trusting it.
    */
-  static async open(dir: string, options: OpenOptions = {}): Promise<Ledger> {
+  static async open(dir: string, options: OpenOptions = {}): Promise<Log> {
     const store = await Store.open(dir, false);
     try {
       const state = await store.readState();
@@ -134,7 +135,7 @@ export class Ledger {
         }
         signer = candidate;
       }
-      return new Ledger(store, state, signer, verifier, options.clock ?? (() => new Date()));
+      return new Log(store, state, signer, verifier, options.clock ?? (() => new Date()));
     } catch (e) {
       await store.close();
       throw e;
@@ -168,13 +169,13 @@ export class Ledger {
    * checkpoint for it. Concurrent calls are sequenced in call order. If any
    * entry cannot be encoded, nothing of the group is written.
    */
-  append(inputs: readonly EntryInput[]): Promise<AppendResult> {
-    const run = this.tail.then(() => this.appendNow(inputs));
+  append(inputs: readonly EntryInput[], extra?: ExtraWrites): Promise<AppendResult> {
+    const run = this.tail.then(() => this.appendNow(inputs, extra));
     this.tail = run.catch(() => undefined);
     return run;
   }
 
-  private async appendNow(inputs: readonly EntryInput[]): Promise<AppendResult> {
+  private async appendNow(inputs: readonly EntryInput[], extra?: ExtraWrites): Promise<AppendResult> {
     this.assertOpen();
     const signer = this.signer;
     if (signer === undefined) {
@@ -225,7 +226,7 @@ export class Ledger {
       checkpoint,
     };
     try {
-      await this.store.commit({ firstIndex, leaves, subtrees: created, state });
+      await this.store.commit({ firstIndex, leaves, subtrees: created, state }, extra?.(firstIndex) ?? []);
     } catch (e) {
       this.stale = true;
       throw e;
@@ -311,6 +312,11 @@ export class Ledger {
       );
     }
     return hashRanges(consistencyRanges(m, n), this.readSubtrees);
+  }
+
+  /** A named key-value space in the same database, for layers above the log; written only through `append`. */
+  space(name: string): KeySpace {
+    return this.store.space(name);
   }
 
   /** Recomputes every leaf hash, the hash chain and every stored subtree hash; names the first disagreement. */

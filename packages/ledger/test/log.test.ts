@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test, vi } from 'vitest';
 import { toHex } from '../src/bytes.js';
 import { openCheckpoint } from '../src/checkpoint.js';
 import type { EntryInput } from '../src/leaf.js';
-import { Ledger } from '../src/ledger.js';
+import { Log } from '../src/log.js';
 import { hashLeaf, verifyConsistency, verifyInclusion } from '../src/merkle.js';
 import { ed25519Verifier } from '../src/note.js';
 import { generateSecretKey } from '../src/signature.js';
@@ -51,7 +51,7 @@ describe('a ledger of 100,000 entries', () => {
   const checkpoints: string[] = [];
 
   test('appends in groups of varying size, reopens, and has the root recomputed from its raw leaves', async () => {
-    let ledger = await Ledger.create(dir, { origin: ORIGIN, secretKey });
+    let ledger = await Log.create(dir, { origin: ORIGIN, secretKey });
     checkpoints.push(ledger.checkpoint);
     const next = rng(2026);
     let n = 0;
@@ -80,7 +80,7 @@ describe('a ledger of 100,000 entries', () => {
     expect(hashes).toHaveLength(TOTAL);
     expect(referenceRoot(hashes).toString('hex')).toBe(root);
 
-    ledger = await Ledger.open(dir, { secretKey });
+    ledger = await Log.open(dir, { secretKey });
     expect(ledger.size).toBe(TOTAL);
     expect(toHex(ledger.root)).toBe(root);
     const cp = openCheckpoint(ledger.checkpoint, ed25519Verifier(ledger.logVkey)).checkpoint;
@@ -90,7 +90,7 @@ describe('a ledger of 100,000 entries', () => {
   }, 120_000);
 
   test('inclusion proofs of random entries verify against signed checkpoints', async () => {
-    const ledger = await Ledger.open(dir);
+    const ledger = await Log.open(dir);
     const log = ed25519Verifier(ledger.logVkey);
     const next = rng(7);
     for (let t = 0; t < 300; t++) {
@@ -114,7 +114,7 @@ describe('a ledger of 100,000 entries', () => {
   }, 60_000);
 
   test('consistency proofs between random pairs of signed checkpoints verify', async () => {
-    const ledger = await Ledger.open(dir);
+    const ledger = await Log.open(dir);
     const log = ed25519Verifier(ledger.logVkey);
     const next = rng(11);
     for (let t = 0; t < 300; t++) {
@@ -129,7 +129,7 @@ describe('a ledger of 100,000 entries', () => {
   }, 60_000);
 
   test('the audit of the whole log is clean', async () => {
-    const ledger = await Ledger.open(dir);
+    const ledger = await Log.open(dir);
     const progress: number[] = [];
     const report = await ledger.audit({ onProgress: (done) => progress.push(done) });
     expect(report).toEqual({ ok: true, size: TOTAL, checked: TOTAL });
@@ -142,7 +142,7 @@ describe('a ledger of 100,000 entries', () => {
 async function smallLedger(size = 5000) {
   const dir = join(tempDir(), 'ledger');
   const secretKey = generateSecretKey();
-  const ledger = await Ledger.create(dir, { origin: ORIGIN, secretKey });
+  const ledger = await Log.create(dir, { origin: ORIGIN, secretKey });
   for (let n = 0; n < size; n += 1000) {
     await ledger.append(Array.from({ length: Math.min(1000, size - n) }, (_, i) => input(n + i)));
   }
@@ -151,7 +151,7 @@ async function smallLedger(size = 5000) {
 }
 
 async function auditOf(dir: string) {
-  const ledger = await Ledger.open(dir);
+  const ledger = await Log.open(dir);
   try {
     return await ledger.audit();
   } finally {
@@ -240,7 +240,7 @@ describe('audit names what was changed behind the ledger’s back', () => {
     let raw = await rawDb(dir);
     const old = (await raw.meta.get(new TextEncoder().encode('state'))) as Uint8Array;
     await raw.db.close();
-    const ledger = await Ledger.open(dir, { secretKey });
+    const ledger = await Log.open(dir, { secretKey });
     await ledger.append([input(2000), input(2001)]);
     await ledger.close();
     raw = await rawDb(dir);
@@ -259,7 +259,7 @@ describe('audit names what was changed behind the ledger’s back', () => {
     state.frontier[0] = '00'.repeat(32);
     await raw.meta.put(key, Buffer.from(JSON.stringify(state)));
     await raw.db.close();
-    expect(await failsWith(() => Ledger.open(dir))).toBe('CUSTODY_CORRUPT_STATE');
+    expect(await failsWith(() => Log.open(dir))).toBe('CUSTODY_CORRUPT_STATE');
   });
 
   test('opening reads only the state: a damaged leaf does not stop it, the audit finds it', async () => {
@@ -267,38 +267,38 @@ describe('audit names what was changed behind the ledger’s back', () => {
     const raw = await rawDb(dir);
     await raw.leaves.put(indexKey(0), new Uint8Array([0xff]));
     await raw.db.close();
-    const ledger = await Ledger.open(dir);
+    const ledger = await Log.open(dir);
     expect(ledger.size).toBe(1000);
     expect((await ledger.audit()).problem).toMatchObject({ kind: 'malformed-entry', index: 0 });
     await ledger.close();
   });
 });
 
-describe('the ledger facade', () => {
+describe('the log', () => {
   afterEach(() => {
     vi.restoreAllMocks();
   });
 
   test('refuses to create over an existing ledger, to open a missing one, or to sign with another key', async () => {
     const { dir, secretKey } = await smallLedger(10);
-    expect(await failsWith(() => Ledger.create(dir, { origin: ORIGIN, secretKey }))).toBe(
+    expect(await failsWith(() => Log.create(dir, { origin: ORIGIN, secretKey }))).toBe(
       'CUSTODY_LEDGER_EXISTS',
     );
-    expect(await failsWith(() => Ledger.open(join(dir, 'nothing-here')))).toBe('CUSTODY_NO_LEDGER');
-    expect(await failsWith(() => Ledger.open(dir, { secretKey: generateSecretKey() }))).toBe(
+    expect(await failsWith(() => Log.open(join(dir, 'nothing-here')))).toBe('CUSTODY_NO_LEDGER');
+    expect(await failsWith(() => Log.open(dir, { secretKey: generateSecretKey() }))).toBe(
       'CUSTODY_WRONG_LOG_KEY',
     );
-    const readOnly = await Ledger.open(dir);
+    const readOnly = await Log.open(dir);
     expect(await failsWith(() => readOnly.append([input(10)]))).toBe('CUSTODY_WRONG_LOG_KEY');
     await readOnly.close();
-    expect(await failsWith(() => Ledger.create(join(dir, 'x'), { origin: 'has space', secretKey }))).toBe(
+    expect(await failsWith(() => Log.create(join(dir, 'x'), { origin: 'has space', secretKey }))).toBe(
       'CUSTODY_BAD_INPUT',
     );
   });
 
   test('a group with one entry over 65,535 bytes writes nothing', async () => {
     const { dir, secretKey } = await smallLedger(10);
-    const ledger = await Ledger.open(dir, { secretKey });
+    const ledger = await Log.open(dir, { secretKey });
     const big: EntryInput = { ...input(11), event: { blob: 'x'.repeat(70_000) } };
     expect(await failsWith(() => ledger.append([input(10), big]))).toBe('CUSTODY_ENTRY_TOO_LARGE');
     const nan: EntryInput = { ...input(11), event: { n: Number.NaN } };
@@ -310,7 +310,7 @@ describe('the ledger facade', () => {
 
   test('concurrent appends are sequenced in call order', async () => {
     const { dir, secretKey } = await smallLedger(0);
-    const ledger = await Ledger.open(dir, { secretKey });
+    const ledger = await Log.open(dir, { secretKey });
     const results = await Promise.all(
       Array.from({ length: 40 }, (_, i) => ledger.append([input(2 * i), input(2 * i + 1)])),
     );
@@ -323,7 +323,7 @@ describe('the ledger facade', () => {
 
   test('reads and proofs outside the tree are refused with a reason', async () => {
     const { dir } = await smallLedger(10);
-    const ledger = await Ledger.open(dir);
+    const ledger = await Log.open(dir);
     expect(await failsWith(() => ledger.entry(10))).toBe('CUSTODY_OUT_OF_RANGE');
     expect(await failsWith(() => ledger.entry(2n ** 60n))).toBe('CUSTODY_OUT_OF_RANGE');
     expect(await failsWith(() => ledger.entries(5, 11))).toBe('CUSTODY_OUT_OF_RANGE');
@@ -338,7 +338,7 @@ describe('the ledger facade', () => {
 
   test('a failed write changes nothing, and the next append continues from what is on disk', async () => {
     const { dir, secretKey } = await smallLedger(10);
-    const ledger = await Ledger.open(dir, { secretKey });
+    const ledger = await Log.open(dir, { secretKey });
     const commit = Store.prototype.commit;
     const spy = vi.spyOn(Store.prototype, 'commit');
 
