@@ -33,7 +33,43 @@ export type ErrorCode =
   /** The ledger has been closed. */
   | 'CUSTODY_CLOSED'
   /** The storage layer failed to read or write. */
-  | 'CUSTODY_STORAGE';
+  | 'CUSTODY_STORAGE'
+  /** An event that does not match the v1 vocabulary; the message names the field. */
+  | 'CUSTODY_SCHEMA'
+  /** The signer is not a registered party. */
+  | 'CUSTODY_UNKNOWN_SIGNER'
+  /** The signer has no key with that key ID (or no longer has it). */
+  | 'CUSTODY_UNKNOWN_KEY'
+  /** The key was revoked; it signs nothing new. */
+  | 'CUSTODY_REVOKED_KEY'
+  /** The signer's roles do not allow this event type. */
+  | 'CUSTODY_ROLE_NOT_ALLOWED'
+  /** A licence action by an authority that did not issue the licence. */
+  | 'CUSTODY_NOT_ISSUER'
+  /** A correction by someone other than the corrected event's signer. */
+  | 'CUSTODY_NOT_ORIGINAL_SIGNER'
+  /** A different event under an already used (signer, id). */
+  | 'CUSTODY_REPLAY'
+  /** `prev` is not the current head of the subject's chain. */
+  | 'CUSTODY_STALE_PREV'
+  /** The event's time lies too far ahead of the node's clock. */
+  | 'CUSTODY_FUTURE_TIME'
+  /** The event acts on a licence, shipment, party or event the log does not have. */
+  | 'CUSTODY_UNKNOWN_SUBJECT'
+  /** The event would create a licence, shipment or party that already exists. */
+  | 'CUSTODY_SUBJECT_EXISTS'
+  /** The first entry of a ledger must be its genesis. */
+  | 'CUSTODY_NO_GENESIS'
+  /** A ledger has exactly one genesis. */
+  | 'CUSTODY_GENESIS_EXISTS'
+  /** A party key that is not a valid Ed25519 vkey under the party's id. */
+  | 'CUSTODY_BAD_KEY'
+  /** A key file that cannot be read or is not a Custody key file. */
+  | 'CUSTODY_BAD_KEY_FILE'
+  /** Nothing in the log about the serial, shipment, licence or party asked for. */
+  | 'CUSTODY_NOT_FOUND'
+  /** An evidence bundle or tlog-proof that is not well-formed. */
+  | 'CUSTODY_BAD_BUNDLE';
 
 export class CustodyError extends Error {
   override readonly name = 'CustodyError';

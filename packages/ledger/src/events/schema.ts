@@ -1,0 +1,316 @@
+/**
+ * The v1 event vocabulary as TypeBox schemas: one source for the runtime check
+ * (with the failing field named), the TypeScript types and, in the node, the
+ * OpenAPI document. Every object refuses unknown members, and nothing is
+ * coerced or defaulted: an event is judged exactly as its signer signed it.
+ */
+import Type, { type Static, type TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { CustodyError } from '../errors.js';
+
+const str = (pattern: string, description: string, maxLength = 128) =>
+  Type.String({ pattern, maxLength, description });
+
+export const PartyId = str('^[A-Z0-9][A-Z0-9-]{1,63}$', 'party id, e.g. DE-BAFA', 64);
+export const Country = str('^[A-Z]{2}$', 'ISO 3166-1 alpha-2 country code', 2);
+export const Locode = str('^[A-Z]{2}[A-Z2-9]{3}$', 'UN/LOCODE, e.g. NLRTM', 5);
+export const Serial = str('^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$', 'serial number', 64);
+export const ObjectId = str('^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$', 'licence or shipment id', 64);
+export const EventId = str('^[A-Za-z0-9_-]{8,64}$', 'event id, unique per signer', 64);
+export const Hash = str('^[0-9a-f]{64}$', 'SHA-256, lower-case hex', 64);
+export const KeyIdHex = str('^[0-9a-f]{8}$', 'key ID, 8 hex digits', 8);
+export const Time = str(
+  '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?Z$',
+  'RFC 3339 time in UTC',
+  40,
+);
+export const DateOnly = str('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', 'calendar date, YYYY-MM-DD', 10);
+export const Vkey = Type.String({ minLength: 10, maxLength: 200, description: 'C2SP verifier key' });
+/** Free text: no control characters, which would let one string read as two in logs and keys. */
+const Text = (maxLength = 500) =>
+  Type.String({ minLength: 1, maxLength, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
+/** A sensitive value given as a salted SHA-256 commitment, to be disclosed selectively. */
+export const Commitment = Type.Object(
+  { commitment: Hash },
+  { additionalProperties: false, description: 'SHA-256 over salt (≥ 128 bits) and value' },
+);
+const Serials = (maxItems = 5000) => Type.Array(Serial, { minItems: 1, maxItems, uniqueItems: true });
+const obj = <T extends Record<string, TSchema>>(properties: T) =>
+  Type.Object(properties, { additionalProperties: false });
+
+export const ROLES = [
+  'registrar',
+  'manufacturer',
+  'exporter',
+  'licensing-authority',
+  'customs',
+  'carrier',
+  'consignee',
+  'inspector',
+] as const;
+export type Role = (typeof ROLES)[number];
+const RoleSchema = Type.Enum(ROLES);
+
+const PartyBody = obj({
+  name: Text(200),
+  roles: Type.Array(RoleSchema, { minItems: 1, maxItems: ROLES.length, uniqueItems: true }),
+  country: Country,
+  keys: Type.Array(Vkey, { minItems: 1, maxItems: 16, uniqueItems: true }),
+});
+
+export const Policy = obj({
+  deliveryDays: Type.Integer({
+    minimum: 1,
+    maximum: 3650,
+    description: 'days from dispatch until a delivery is overdue',
+  }),
+  verificationDays: Type.Integer({
+    minimum: 1,
+    maximum: 3650,
+    description: 'days from delivery until verification is overdue',
+  }),
+  maxBackdateDays: Type.Integer({
+    minimum: 0,
+    maximum: 3650,
+    description: 'how far a claimed time may precede its receipt',
+  }),
+  maxFutureSeconds: Type.Integer({
+    minimum: 0,
+    maximum: 86400,
+    description: 'how far a claimed time may lie ahead of the node',
+  }),
+});
+export type Policy = Static<typeof Policy>;
+
+const LicenceTerms = {
+  exporter: PartyId,
+  consignee: PartyId,
+  endUser: Type.Union([Text(200), Commitment]),
+  euc: Type.Optional(
+    obj({
+      number: Type.Union([Text(100), Commitment]),
+      issuer: Text(200),
+      issued: DateOnly,
+      expires: DateOnly,
+      documentHash: Hash,
+      endUser: Type.Optional(Type.Union([Text(200), Commitment])),
+      consignee: Type.Optional(PartyId),
+    }),
+  ),
+  items: Type.Array(
+    obj({
+      model: Text(100),
+      category: Text(100),
+      quantity: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
+    }),
+    {
+      minItems: 1,
+      maxItems: 100,
+    },
+  ),
+  route: Type.Array(Country, { maxItems: 50, uniqueItems: true }),
+  validFrom: DateOnly,
+  validUntil: DateOnly,
+  endUse: Text(500),
+  conditions: obj({ deliveryVerification: Type.Boolean(), noReexport: Type.Boolean() }),
+};
+
+const shipment = obj({ shipment: ObjectId });
+const licence = obj({ licence: ObjectId });
+const party = obj({ party: PartyId });
+
+/** Per type: the shape of its subject and body. */
+export const VOCABULARY = {
+  'ledger.genesis': {
+    subject: obj({}),
+    body: obj({
+      origin: Text(200),
+      registrar: obj({ id: PartyId, name: Text(200), country: Country, keys: PartyBody.properties.keys }),
+      policy: Policy,
+    }),
+  },
+  'party.register': { subject: party, body: PartyBody },
+  'party.update': { subject: party, body: PartyBody },
+  'party.revoke-key': {
+    subject: party,
+    body: obj({ key: KeyIdHex, reason: Text(500), compromisedSince: Type.Optional(Time) }),
+  },
+  'item.manufacture': {
+    subject: obj({ serials: Serials() }),
+    body: obj({
+      make: Text(100),
+      model: Text(100),
+      category: Text(100),
+      calibre: Text(50),
+      // Optional on purpose: an incomplete marking is evidence to flag, not input to refuse.
+      marking: obj({
+        manufacturer: Type.Optional(Type.String({ maxLength: 200 })),
+        country: Type.Optional(Type.String({ maxLength: 2 })),
+        year: Type.Optional(Type.Integer({ minimum: 1800, maximum: 2200 })),
+      }),
+      site: Text(200),
+      /** Who holds the items once made, if not the manufacturer (e.g. its exporting arm). */
+      holder: Type.Optional(PartyId),
+    }),
+  },
+  'licence.issue': { subject: licence, body: obj(LicenceTerms) },
+  'licence.amend': {
+    subject: licence,
+    body: obj({
+      reason: Text(500),
+      terms: Type.Partial(obj(LicenceTerms)),
+    }),
+  },
+  'licence.suspend': { subject: licence, body: obj({ reason: Text(500) }) },
+  'licence.revoke': { subject: licence, body: obj({ reason: Text(500) }) },
+  'shipment.dispatch': {
+    subject: shipment,
+    body: obj({
+      licence: ObjectId,
+      serials: Serials(),
+      from: Locode,
+      to: Locode,
+      carrier: Type.Optional(PartyId),
+      seals: Type.Array(Text(64), { maxItems: 100 }),
+    }),
+  },
+  'shipment.transit': {
+    subject: shipment,
+    body: obj({
+      location: Locode,
+      country: Country,
+      direction: Type.Union([Type.Literal('entry'), Type.Literal('exit'), Type.Literal('transshipment')]),
+      sealsIntact: Type.Boolean(),
+      inspected: Type.Boolean(),
+      serialsSighted: Type.Optional(Serials()),
+      outcome: Type.Union([Type.Literal('released'), Type.Literal('held'), Type.Literal('seized')]),
+    }),
+  },
+  'shipment.deliver': { subject: shipment, body: obj({ location: Locode, serialsReceived: Serials() }) },
+  'delivery.verify': {
+    subject: shipment,
+    body: obj({
+      serialsConfirmed: Serials(),
+      method: Type.Union([Type.Literal('documentary'), Type.Literal('on-site')]),
+      endUseConfirmed: Type.Boolean(),
+    }),
+  },
+  'item.report': {
+    subject: obj({ serials: Serials() }),
+    body: obj({
+      kind: Type.Enum(['lost', 'stolen', 'seized', 'recovered', 'destroyed', 'deactivated']),
+      location: Type.Optional(Locode),
+      reference: Text(200),
+    }),
+  },
+  'event.correct': { subject: obj({ event: Hash }), body: obj({ reason: Text(1000) }) },
+} as const;
+
+export type EventType = keyof typeof VOCABULARY;
+export const EVENT_TYPES = Object.keys(VOCABULARY) as EventType[];
+
+const Envelope = obj({
+  v: Type.Literal(1),
+  type: Type.Enum(EVENT_TYPES),
+  id: EventId,
+  time: Time,
+  signer: PartyId,
+  key: KeyIdHex,
+  prev: Type.Union([Hash, Type.Null()]),
+  subject: Type.Object({}),
+  body: Type.Object({}),
+});
+
+type EventOf<T extends EventType> = {
+  v: 1;
+  type: T;
+  id: string;
+  time: string;
+  signer: string;
+  key: string;
+  prev: string | null;
+  subject: Static<(typeof VOCABULARY)[T]['subject']>;
+  body: Static<(typeof VOCABULARY)[T]['body']>;
+};
+
+/** A custody event, discriminated by `type`. */
+export type CustodyEvent = { [T in EventType]: EventOf<T> }[EventType];
+export type EventOfType<T extends EventType> = EventOf<T>;
+
+const envelopeCheck = Compile(Envelope);
+const partCheck = Object.fromEntries(
+  EVENT_TYPES.map((t) => [t, { subject: Compile(VOCABULARY[t].subject), body: Compile(VOCABULARY[t].body) }]),
+) as Record<EventType, { subject: ReturnType<typeof Compile>; body: ReturnType<typeof Compile> }>;
+
+function firstError(check: ReturnType<typeof Compile>, value: unknown, at: string): string | undefined {
+  if (check.Check(value)) return undefined;
+  const errors = [...check.Errors(value)];
+  // Prefer the most specific error (deepest path) over the union's summary.
+  errors.sort((a, b) => b.instancePath.length - a.instancePath.length);
+  const e = errors[0];
+  if (e === undefined) return `${at} is invalid`;
+  const path = `${at}${e.instancePath.replaceAll('/', '.')}`;
+  if (e.keyword === 'additionalProperties') {
+    const extra = (e.params as { additionalProperties?: string[] }).additionalProperties?.join(', ');
+    return `${path} has unknown member(s) ${extra}`;
+  }
+  if (e.keyword === 'required') {
+    const missing = (e.params as { requiredProperties?: string[] }).requiredProperties?.join(', ');
+    return `${path} is missing ${missing}`;
+  }
+  return `${path} ${e.message}`;
+}
+
+const realDate = (text: string): boolean => {
+  const d = new Date(text.length === 10 ? `${text}T00:00:00Z` : text);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === text.slice(0, 10);
+};
+
+/**
+ * Checks that `value` is a v1 custody event and returns it typed. The value is
+ * not copied or changed; a refusal names the field and what was expected.
+ */
+export function parseEvent(value: unknown): CustodyEvent {
+  const fail = (why: string) => new CustodyError('CUSTODY_SCHEMA', `event ${why}`, 400);
+  const envelope = firstError(envelopeCheck, value, 'event');
+  if (envelope !== undefined) throw fail(envelope.replace(/^event\.?/, '').trim() || 'is not an object');
+  const event = value as CustodyEvent;
+  const checks = partCheck[event.type];
+  for (const part of ['subject', 'body'] as const) {
+    const error = firstError(checks[part], event[part], part);
+    if (error !== undefined) throw fail(error);
+  }
+  for (const [path, text] of datesOf(event)) {
+    if (!realDate(text)) throw fail(`${path} is not a real date (${text})`);
+  }
+  return event;
+}
+
+/** Every date or time field of an event, for the calendar check JSON Schema cannot do. */
+function datesOf(event: CustodyEvent): [string, string][] {
+  const out: [string, string][] = [['time', event.time]];
+  const b = event.body as Record<string, unknown>;
+  for (const key of ['validFrom', 'validUntil', 'compromisedSince']) {
+    if (typeof b[key] === 'string') out.push([`body.${key}`, b[key] as string]);
+  }
+  const terms = (b.terms ?? {}) as Record<string, unknown>;
+  for (const key of ['validFrom', 'validUntil']) {
+    if (typeof terms[key] === 'string') out.push([`body.terms.${key}`, terms[key] as string]);
+  }
+  const euc = (b.euc ?? terms.euc) as Record<string, unknown> | undefined;
+  for (const key of ['issued', 'expires']) {
+    if (typeof euc?.[key] === 'string') out.push([`body.euc.${key}`, euc[key] as string]);
+  }
+  return out;
+}
+
+/** An event as the log holds it: where, when received, and its hash. */
+export interface LoggedEvent {
+  readonly index: number;
+  /** The node's receive time (RFC 3339). */
+  readonly received: string;
+  readonly event: CustodyEvent;
+  readonly sig: string;
+  /** SHA-256 of the signed message, hex. */
+  readonly hash: string;
+}

@@ -1,0 +1,245 @@
+/**
+ * Histories: everything the log holds about a serial, shipment, licence or
+ * party, the checks that make it trustworthy, and the verdict. Gathering goes
+ * through a `Lookup` of index keys, so the same code gathers from LevelDB for
+ * the node and from a bundle's own entries for an offline verifier; if a
+ * bundle holds anything the gathering would not reach, it is refused.
+ */
+import { describe } from './events/describe.js';
+import type { LoggedEvent } from './events/schema.js';
+import { verifyEvent } from './events/sign.js';
+import { chainOf, indexKeysOf, serialsOf } from './events/vocabulary.js';
+import { keyUsableAt, Registry } from './registry.js';
+import { type Flag, judge } from './rules/index.js';
+import type { Focus } from './rules/model.js';
+
+export type Subject =
+  | { readonly serial: string }
+  | { readonly shipment: string }
+  | { readonly licence: string }
+  | { readonly party: string };
+
+/** Events found under an index key (see vocabulary.ts `indexKeysOf`), in log order. */
+export type Lookup = (key: string) => Promise<readonly LoggedEvent[]>;
+
+export function subjectKey(subject: Subject): string {
+  const [kind, id] = Object.entries(subject)[0] as [string, string];
+  return `${kind}:${id}`;
+}
+
+/**
+ * The closure of a subject: its own events; the shipments that carried its
+ * items and all their events; their licences, every dispatch under them and
+ * the manufacture of every item so dispatched (for quantities); licences
+ * sharing an EUC number; corrections of all of these; the registrations and
+ * revocations of every party they name; and the genesis (policy, registrar).
+ */
+export async function gather(subject: Subject, lookup: Lookup, genesis: LoggedEvent): Promise<LoggedEvent[]> {
+  const found = new Map<number, LoggedEvent>([[genesis.index, genesis]]);
+  const add = (events: readonly LoggedEvent[], only?: (e: LoggedEvent) => boolean) => {
+    for (const e of events) if (only === undefined || only(e)) found.set(e.index, e);
+  };
+  const all = () => [...found.values()];
+  add(await lookup(subjectKey(subject)));
+
+  const shipments = new Set<string>();
+  for (const e of all()) {
+    const s = (e.event.subject as { shipment?: string }).shipment;
+    if (s !== undefined) shipments.add(s);
+  }
+  for (const s of shipments) add(await lookup(`shipment:${s}`));
+
+  const licences = new Set('licence' in subject ? [subject.licence] : []);
+  for (const e of all()) if (e.event.type === 'shipment.dispatch') licences.add(e.event.body.licence);
+  for (const l of licences) {
+    const events = await lookup(`licence:${l}`);
+    add(events);
+    for (const e of events) {
+      if (e.event.type !== 'shipment.dispatch') continue;
+      for (const serial of e.event.body.serials) {
+        // Items are registered in batches: one lookup usually finds the whole batch.
+        const known = all().some(
+          (m) => m.event.type === 'item.manufacture' && m.event.subject.serials.includes(serial),
+        );
+        if (!known) add(await lookup(`serial:${serial}`), (m) => m.event.type === 'item.manufacture');
+      }
+    }
+  }
+  for (const e of all()) {
+    if (e.event.type !== 'licence.issue') continue;
+    const euc = e.event.body.euc;
+    if (euc !== undefined && typeof euc.number === 'string') {
+      add(await lookup(`euc:${euc.issuer}:${euc.number}`), (x) => x.event.type === 'licence.issue');
+    }
+  }
+
+  // Corrections of what we have, then every party named, until nothing new
+  // appears (a party's events are signed by the registrar, itself a party).
+  const askedParties = new Set<string>();
+  const askedCorrections = new Set<string>();
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const e of all()) {
+      if (!askedCorrections.has(e.hash)) {
+        askedCorrections.add(e.hash);
+        const before = found.size;
+        add(await lookup(`corrects:${e.hash}`));
+        grew ||= found.size > before;
+      }
+      for (const party of partiesNamed(e)) {
+        if (askedParties.has(party)) continue;
+        askedParties.add(party);
+        const before = found.size;
+        add(await lookup(`party:${party}`));
+        grew ||= found.size > before;
+      }
+    }
+  }
+  return all().sort((a, b) => a.index - b.index);
+}
+
+function partiesNamed(e: LoggedEvent): string[] {
+  const out = [e.event.signer];
+  const ev = e.event;
+  if (ev.type === 'licence.issue') out.push(ev.body.exporter, ev.body.consignee);
+  if (ev.type === 'shipment.dispatch' && ev.body.carrier !== undefined) out.push(ev.body.carrier);
+  if (ev.type === 'item.manufacture' && ev.body.holder !== undefined) out.push(ev.body.holder);
+  if ('party' in ev.subject) out.push((ev.subject as { party: string }).party);
+  return out;
+}
+
+/** An in-memory Lookup over a set of events (a bundle's). */
+export function lookupIn(events: readonly LoggedEvent[]): Lookup {
+  const byKey = new Map<string, LoggedEvent[]>();
+  for (const e of [...events].sort((a, b) => a.index - b.index)) {
+    for (const key of indexKeysOf(e.event)) byKey.set(key, [...(byKey.get(key) ?? []), e]);
+  }
+  return async (key) => byKey.get(key) ?? [];
+}
+
+/**
+ * Every signature checked with the key the signer had at that entry, and every
+ * chain followed: each event's `prev` must be the hash of the chain's previous
+ * event in the set. Returns what broke, in log order; empty if all holds.
+ */
+export function verifyEvents(events: readonly LoggedEvent[]): string[] {
+  const problems: string[] = [];
+  const registry = new Registry();
+  const heads = new Map<string, string>();
+  for (const e of [...events].sort((a, b) => a.index - b.index)) {
+    const isGenesis = e.event.type === 'ledger.genesis';
+    if (isGenesis) registry.apply(e.event, e.index);
+    const party = registry.get(e.event.signer);
+    const key = party?.keys.find((k) => k.keyId === e.event.key);
+    const usable = key !== undefined && (isGenesis ? key.added === e.index : keyUsableAt(key, e.index));
+    const publicKey = usable ? registry.publicKey(e.event.signer, e.event.key) : undefined;
+    if (publicKey === undefined) {
+      problems.push(`entry ${e.index}: ${e.event.signer} had no usable key ${e.event.key} at that point`);
+    } else if (!verifyEvent(e.event, e.sig, publicKey)) {
+      problems.push(`entry ${e.index}: the signature of ${e.event.signer} does not verify`);
+    }
+    if (!isGenesis) registry.apply(e.event, e.index);
+    const chain = chainOf(e.event);
+    if (chain === undefined) continue;
+    const expected = heads.get(chain) ?? null;
+    if (e.event.prev !== expected) {
+      problems.push(
+        expected === null
+          ? `entry ${e.index}: on ${chain}, it follows an event that is not here (an entry is missing)`
+          : `entry ${e.index}: on ${chain}, prev does not link to the previous event (an entry is missing or altered)`,
+      );
+    }
+    heads.set(chain, e.hash);
+  }
+  return problems;
+}
+
+export interface TimelineItem {
+  readonly index: number;
+  readonly hash: string;
+  readonly time: string;
+  readonly received: string;
+  readonly type: string;
+  readonly signer: string;
+  readonly summary: string;
+  /** Hashes of corrections filed against this event. */
+  readonly correctedBy: readonly string[];
+}
+
+export type Verdict = 'clean' | 'flagged' | 'invalid';
+
+export interface Assessment {
+  readonly subject: Subject;
+  /** The verifier's "now", an explicit input shown in the report. */
+  readonly now: string;
+  readonly timeline: readonly TimelineItem[];
+  readonly flags: readonly Flag[];
+  /** What made the history untrustworthy; non-empty means invalid. */
+  readonly problems: readonly string[];
+  readonly verdict: Verdict;
+}
+
+function focusOf(subject: Subject): Focus {
+  if ('serial' in subject) return { serials: [subject.serial] };
+  if ('shipment' in subject) return { shipments: [subject.shipment] };
+  if ('licence' in subject) return { licences: [subject.licence] };
+  return {};
+}
+
+/** Checks, timeline, flags and verdict of a gathered set of events. */
+export function assess(
+  subject: Subject,
+  events: readonly LoggedEvent[],
+  now: Date,
+  extraProblems: readonly string[] = [],
+): Assessment {
+  const problems = [...extraProblems, ...verifyEvents(events)];
+  const flags = judge(events, focusOf(subject), now);
+  const verdict: Verdict = problems.length > 0 ? 'invalid' : flags.length > 0 ? 'flagged' : 'clean';
+  return { subject, now: now.toISOString(), timeline: timelineOf(subject, events), flags, problems, verdict };
+}
+
+/** The events that touch the subject itself, with their corrections. */
+function timelineOf(subject: Subject, events: readonly LoggedEvent[]): TimelineItem[] {
+  const shipments = new Set<string>('shipment' in subject ? [subject.shipment] : []);
+  const licences = new Set<string>('licence' in subject ? [subject.licence] : []);
+  if ('serial' in subject) {
+    for (const e of events) {
+      if (e.event.type === 'shipment.dispatch' && e.event.body.serials.includes(subject.serial)) {
+        shipments.add(e.event.subject.shipment);
+      }
+    }
+  }
+  for (const e of events) {
+    if (e.event.type === 'shipment.dispatch' && shipments.has(e.event.subject.shipment))
+      licences.add(e.event.body.licence);
+  }
+  const touches = (e: LoggedEvent): boolean => {
+    const s = e.event.subject as { shipment?: string; licence?: string; party?: string };
+    if ('serial' in subject && serialsOf(e.event).includes(subject.serial)) return true;
+    if ('party' in subject && (s.party === subject.party || e.event.signer === subject.party)) return true;
+    return (
+      (s.shipment !== undefined && shipments.has(s.shipment)) ||
+      (s.licence !== undefined && licences.has(s.licence))
+    );
+  };
+  const included = events.filter(touches);
+  const hashes = new Set(included.map((e) => e.hash));
+  const corrections = events.filter(
+    (e) => e.event.type === 'event.correct' && hashes.has(e.event.subject.event),
+  );
+  return [...included, ...corrections.filter((c) => !hashes.has(c.hash))]
+    .sort((a, b) => a.index - b.index)
+    .map((e) => ({
+      index: e.index,
+      hash: e.hash,
+      time: e.event.time,
+      received: e.received,
+      type: e.event.type,
+      signer: e.event.signer,
+      summary: describe(e.event),
+      correctedBy: corrections
+        .filter((c) => c.event.type === 'event.correct' && c.event.subject.event === e.hash)
+        .map((c) => c.hash),
+    }));
+}

@@ -1,0 +1,114 @@
+/**
+ * The custody state kept beside the log, in one key space, written in the
+ * same batch as the entries it describes:
+ *   p\0PARTY                 → the party (JSON), as the registry reducer left it
+ *   h\0CHAIN                 → hash of the chain's latest event (for `prev`)
+ *   s\0SIGNER\0ID            → "INDEX HASH" of the event under that (signer, id)
+ *   e\0HASH                  → "INDEX SIGNER" of the event with that hash
+ *   l\0LICENCE               → the party that issued the licence
+ *   i\0KEY\0INDEX(16 hex)    → "" for every index key of every event (see vocabulary.ts)
+ * Free text cannot hold \0 (the schemas refuse control characters), so keys
+ * cannot run into each other.
+ */
+import type { CustodyEvent } from './events/schema.js';
+import { indexKeysOf } from './events/vocabulary.js';
+import type { Party } from './registry.js';
+import type { ExtraWrite, KeySpace } from './store.js';
+
+const SEP = '\u0000';
+const hex16 = (n: number) => n.toString(16).padStart(16, '0');
+
+export interface EventRef {
+  readonly index: number;
+  readonly hash: string;
+}
+
+/**
+ * Reads custody state as it will be once the pending group is written: the
+ * group's own changes first, then the store. The sequencer sees the events it
+ * accepted earlier in the same group (a party registered, then signing).
+ */
+export class CustodyState {
+  private parties = new Map<string, Party>();
+  private heads = new Map<string, string>();
+  private ids = new Map<string, EventRef>();
+  private hashes = new Map<string, { index: number; signer: string }>();
+  private issuers = new Map<string, string>();
+  private writes: ExtraWrite[] = [];
+
+  constructor(private readonly space: KeySpace) {}
+
+  async party(id: string): Promise<Party | undefined> {
+    const pending = this.parties.get(id);
+    if (pending !== undefined) return pending;
+    const stored = await this.space.get(`p${SEP}${id}`);
+    return stored === undefined ? undefined : (JSON.parse(stored) as Party);
+  }
+
+  async head(chain: string): Promise<string | undefined> {
+    return this.heads.get(chain) ?? (await this.space.get(`h${SEP}${chain}`));
+  }
+
+  async bySignerId(signer: string, id: string): Promise<EventRef | undefined> {
+    const key = `${signer}${SEP}${id}`;
+    const pending = this.ids.get(key);
+    if (pending !== undefined) return pending;
+    const stored = await this.space.get(`s${SEP}${key}`);
+    if (stored === undefined) return undefined;
+    const [index, hash] = stored.split(' ');
+    return { index: Number(index), hash: hash as string };
+  }
+
+  async byHash(hash: string): Promise<{ index: number; signer: string } | undefined> {
+    const pending = this.hashes.get(hash);
+    if (pending !== undefined) return pending;
+    const stored = await this.space.get(`e${SEP}${hash}`);
+    if (stored === undefined) return undefined;
+    const [index, signer] = stored.split(' ');
+    return { index: Number(index), signer: signer as string };
+  }
+
+  async issuer(licence: string): Promise<string | undefined> {
+    return this.issuers.get(licence) ?? (await this.space.get(`l${SEP}${licence}`));
+  }
+
+  /** Records an accepted event at `index`; the writes go out with the next append. */
+  record(
+    event: CustodyEvent,
+    hash: string,
+    index: number,
+    chain: string | undefined,
+    party: Party | undefined,
+  ): void {
+    const put = (key: string, value: string) => this.writes.push({ space: this.space, key, value });
+    const sid = `${event.signer}${SEP}${event.id}`;
+    this.ids.set(sid, { index, hash });
+    put(`s${SEP}${sid}`, `${index} ${hash}`);
+    this.hashes.set(hash, { index, signer: event.signer });
+    put(`e${SEP}${hash}`, `${index} ${event.signer}`);
+    if (chain !== undefined) {
+      this.heads.set(chain, hash);
+      put(`h${SEP}${chain}`, hash);
+    }
+    if (party !== undefined) {
+      this.parties.set(party.id, party);
+      put(`p${SEP}${party.id}`, JSON.stringify(party));
+    }
+    if (event.type === 'licence.issue') {
+      this.issuers.set(event.subject.licence, event.signer);
+      put(`l${SEP}${event.subject.licence}`, event.signer);
+    }
+    for (const key of indexKeysOf(event)) put(`i${SEP}${key}${SEP}${hex16(index)}`, '');
+  }
+
+  /** The writes of the group so far, to go into the append's batch. */
+  takeWrites(): ExtraWrite[] {
+    return this.writes;
+  }
+}
+
+/** Log indices of every event found under an index key, ascending. */
+export async function indexed(space: KeySpace, key: string, limit?: number): Promise<number[]> {
+  const rows = await space.scan(`i${SEP}${key}${SEP}`, limit);
+  return rows.map(([k]) => Number.parseInt(k.slice(k.lastIndexOf(SEP) + 1), 16));
+}

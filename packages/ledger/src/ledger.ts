@@ -1,0 +1,284 @@
+/**
+ * The Ledger: custody events on top of the Log, as the node and the CLI use
+ * it. A group of submissions is admitted one by one (each refused with its
+ * own error, or accepted), written as one durable batch with its indexes,
+ * covered by one signed checkpoint, and answered with receipts that prove
+ * inclusion offline.
+ */
+
+import type { AuditOptions, AuditReport } from './audit.js';
+import { toBase64, toHex } from './bytes.js';
+import type { JsonObject } from './canonical.js';
+import { CustodyError } from './errors.js';
+import type { LoggedEvent, Policy } from './events/schema.js';
+import { eventHash, verifyEvent } from './events/sign.js';
+import { type Assessment, assess, gather, type Lookup, type Subject, subjectKey } from './history.js';
+import { CustodyState, indexed } from './indexes.js';
+import type { LeafEntry } from './leaf.js';
+import { Log, type StoredEntry } from './log.js';
+import type { Hash } from './merkle.js';
+import { keyUsableAt, Registry } from './registry.js';
+import { type Admitted, admit } from './sequencer.js';
+import type { KeySpace } from './store.js';
+
+/** Proof, valid offline, that an event is in a signed tree. */
+export interface Receipt {
+  readonly index: number;
+  /** Hex RFC 9162 leaf hash of the entry. */
+  readonly leafHash: string;
+  /** Hex hash of the event's signed message. */
+  readonly eventHash: string;
+  /** The signed checkpoint the proof leads to. */
+  readonly checkpoint: string;
+  /** Base64 hashes, the leaf's sibling first. */
+  readonly inclusionProof: readonly string[];
+}
+
+export type Outcome =
+  | { readonly ok: true; readonly receipt: Receipt; readonly duplicate: boolean }
+  | { readonly ok: false; readonly error: CustodyError };
+
+/** An entry with its event parsed. */
+export interface EventEntry extends LoggedEvent {
+  readonly leaf: Uint8Array;
+  readonly leafHash: Hash;
+}
+
+export interface History extends Assessment {
+  /** The log size the history was read at. */
+  readonly size: number;
+  readonly events: readonly EventEntry[];
+}
+
+export interface LedgerOptions {
+  /** The log's secret key; without it the ledger is read-only. */
+  readonly secretKey?: Uint8Array;
+  /** The node's clock: receive times and the future-time check. */
+  readonly clock?: () => Date;
+}
+
+export class Ledger {
+  private tail: Promise<unknown> = Promise.resolve();
+  private policy: Policy | undefined;
+
+  private constructor(
+    private readonly log: Log,
+    private readonly space: KeySpace,
+    private readonly clock: () => Date,
+  ) {}
+
+  /** A new, empty ledger; its first submission must be the genesis event. */
+  static async create(
+    dir: string,
+    options: LedgerOptions & { origin: string; secretKey: Uint8Array },
+  ): Promise<Ledger> {
+    const log = await Log.create(dir, { origin: options.origin, secretKey: options.secretKey });
+    return new Ledger(log, log.space('custody'), options.clock ?? (() => new Date()));
+  }
+
+  /** Opens a ledger: reads the tree state and the genesis entry, nothing else. */
+  static async open(dir: string, options: LedgerOptions = {}): Promise<Ledger> {
+    const log = await Log.open(dir, options.secretKey === undefined ? {} : { secretKey: options.secretKey });
+    const ledger = new Ledger(log, log.space('custody'), options.clock ?? (() => new Date()));
+    if (log.size > 0) {
+      const genesis = await ledger.event(0);
+      if (genesis.event.type === 'ledger.genesis') ledger.policy = genesis.event.body.policy;
+    }
+    return ledger;
+  }
+
+  get origin(): string {
+    return this.log.origin;
+  }
+
+  get logVkey(): string {
+    return this.log.logVkey;
+  }
+
+  get size(): number {
+    return this.log.size;
+  }
+
+  get checkpoint(): string {
+    return this.log.checkpoint;
+  }
+
+  /**
+   * Admits and appends one group. Each submission gets its own outcome; the
+   * accepted ones are written together, durably, before any receipt exists.
+   * Groups are sequenced one at a time, in call order.
+   */
+  submit(
+    inputs: readonly unknown[],
+    options: { signaturesChecked?: readonly boolean[] } = {},
+  ): Promise<Outcome[]> {
+    const run = this.tail.then(() => this.submitNow(inputs, options.signaturesChecked ?? []));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Submits one event and returns its receipt, or throws its refusal. */
+  async submitOne(input: unknown): Promise<Receipt> {
+    const [outcome] = await this.submit([input]);
+    if (outcome === undefined || !outcome.ok) throw outcome?.error ?? new Error('no outcome');
+    return outcome.receipt;
+  }
+
+  private async submitNow(inputs: readonly unknown[], checked: readonly boolean[]): Promise<Outcome[]> {
+    const state = new CustodyState(this.space);
+    const now = this.clock();
+    const firstIndex = this.log.size;
+    const accepted: Admitted[] = [];
+    const results: ({ index: number; hash: string; duplicate: boolean } | CustodyError)[] = [];
+    for (const [i, input] of inputs.entries()) {
+      try {
+        const admission = await admit(input, state, {
+          index: firstIndex + accepted.length,
+          origin: this.log.origin,
+          policy:
+            this.policy ??
+            (accepted[0]?.event.type === 'ledger.genesis' ? accepted[0].event.body.policy : undefined),
+          now,
+          signatureChecked: checked[i] === true,
+        });
+        if (admission.kind === 'new') {
+          results.push({
+            index: firstIndex + accepted.length,
+            hash: admission.admitted.hash,
+            duplicate: false,
+          });
+          accepted.push(admission.admitted);
+        } else {
+          results.push({ ...admission.ref, duplicate: true });
+        }
+      } catch (e) {
+        if (!(e instanceof CustodyError)) throw e;
+        results.push(e);
+      }
+    }
+
+    let writeError: CustodyError | undefined;
+    if (accepted.length > 0) {
+      const received = now.toISOString();
+      const writes = state.takeWrites();
+      try {
+        await this.log.append(
+          accepted.map((a) => ({ received, event: a.event as unknown as JsonObject, sig: a.sig })),
+          () => writes,
+        );
+        const genesis = accepted[0]?.event;
+        if (genesis?.type === 'ledger.genesis') this.policy = genesis.body.policy;
+      } catch (e) {
+        writeError =
+          e instanceof CustodyError
+            ? e
+            : new CustodyError('CUSTODY_STORAGE', 'the write failed; try again', 503);
+      }
+    }
+
+    const checkpoint = this.log.checkpoint;
+    const size = this.log.size;
+    return Promise.all(
+      results.map(async (r): Promise<Outcome> => {
+        if (r instanceof CustodyError) return { ok: false, error: r };
+        // Nothing of a failed group was written; only receipts of earlier entries stand.
+        if (writeError !== undefined && r.index >= firstIndex) return { ok: false, error: writeError };
+        const proof = await this.log.inclusionProof(r.index, size);
+        const { leafHash } = await this.log.entry(r.index);
+        return {
+          ok: true,
+          duplicate: r.duplicate,
+          receipt: {
+            index: r.index,
+            leafHash: toHex(leafHash),
+            eventHash: r.hash,
+            checkpoint,
+            inclusionProof: proof.map(toBase64),
+          },
+        };
+      }),
+    );
+  }
+
+  /** One entry with its event. */
+  async event(index: number): Promise<EventEntry> {
+    return toEventEntry(await this.log.entry(index));
+  }
+
+  async events(start: number, end: number): Promise<EventEntry[]> {
+    return (await this.log.entries(start, end)).map(toEventEntry);
+  }
+
+  inclusionProof(index: number | bigint, size?: number | bigint): Promise<Hash[]> {
+    return this.log.inclusionProof(index, size);
+  }
+
+  consistencyProof(from: number | bigint, to?: number | bigint): Promise<Hash[]> {
+    return this.log.consistencyProof(from, to);
+  }
+
+  /** Reads the events under an index key. */
+  readonly lookup: Lookup = async (key) => {
+    const indices = await indexed(this.space, key);
+    return Promise.all(indices.map((i) => this.event(i)));
+  };
+
+  /** The events a history or bundle of `subject` is made of, in log order. */
+  async gather(subject: Subject): Promise<EventEntry[]> {
+    if (this.log.size === 0) throw new CustodyError('CUSTODY_NOT_FOUND', 'the ledger is empty', 404);
+    const own = await this.lookup(subjectKey(subject));
+    if (own.length === 0)
+      throw new CustodyError('CUSTODY_NOT_FOUND', `nothing in the log about ${subjectKey(subject)}`, 404);
+    return (await gather(subject, this.lookup, await this.event(0))) as EventEntry[];
+  }
+
+  /** The subject's timeline, checks, flags and verdict, as of `now` (default: the node's clock). */
+  async history(subject: Subject, now: Date = this.clock()): Promise<History> {
+    const size = this.log.size;
+    const events = await this.gather(subject);
+    return { ...assess(subject, events, now), size, events };
+  }
+
+  /**
+   * Audits the whole log: the Merkle structure (see Log.audit), and every
+   * event's signature under the key its signer had at that entry.
+   */
+  audit(options: Pick<AuditOptions, 'onProgress'> = {}): Promise<AuditReport> {
+    const registry = new Registry();
+    const checkEntry = (entry: LeafEntry, index: number): string | undefined => {
+      const event = entry.event as unknown as LoggedEvent['event'];
+      if (event.type === 'ledger.genesis') registry.apply(event, index);
+      const key = registry.get(event.signer)?.keys.find((k) => k.keyId === event.key);
+      const usable = key !== undefined && (event.type === 'ledger.genesis' || keyUsableAt(key, index));
+      const publicKey = usable ? registry.publicKey(event.signer, event.key) : undefined;
+      if (publicKey === undefined || !verifyEvent(event, entry.sig, publicKey)) {
+        return `the signature of ${event.signer} (key ${event.key}) does not verify`;
+      }
+      if (event.type !== 'ledger.genesis') registry.apply(event, index);
+      return undefined;
+    };
+    return this.log.audit({ ...options, checkEntry });
+  }
+
+  now(): Date {
+    return this.clock();
+  }
+
+  close(): Promise<void> {
+    return this.log.close();
+  }
+}
+
+function toEventEntry(stored: StoredEntry): EventEntry {
+  const { entry } = stored;
+  const event = entry.event as unknown as LoggedEvent['event'];
+  return {
+    index: stored.index,
+    received: entry.received,
+    event,
+    sig: entry.sig,
+    hash: eventHash(event),
+    leaf: stored.leaf,
+    leafHash: stored.leafHash,
+  };
+}
