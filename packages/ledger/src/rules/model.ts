@@ -104,7 +104,7 @@ export function buildModel(events: readonly LoggedEvent[], focus: Focus, now: Da
   const focusShipments = [...shipments.values()].filter(
     (s) =>
       focus.shipments?.includes(s.id) ||
-      (s.dispatch !== undefined && s.dispatch.event.body.serials.some((serial) => focusSerials.has(serial))),
+      s.dispatch?.event.body.serials.some((serial) => focusSerials.has(serial)) === true,
   );
   for (const s of focusShipments) {
     if (focus.shipments?.includes(s.id))
