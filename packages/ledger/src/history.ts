@@ -191,9 +191,8 @@ export function assess(
   subject: Subject,
   events: readonly LoggedEvent[],
   now: Date,
-  extraProblems: readonly string[] = [],
+  problems: readonly string[] = verifyEvents(events),
 ): Assessment {
-  const problems = [...extraProblems, ...verifyEvents(events)];
   const flags = judge(events, focusOf(subject), now);
   const verdict: Verdict = problems.length > 0 ? 'invalid' : flags.length > 0 ? 'flagged' : 'clean';
   return { subject, now: now.toISOString(), timeline: timelineOf(subject, events), flags, problems, verdict };

@@ -1,5 +1,15 @@
 /** @custody/ledger: the public surface. Everything not exported here is internal. */
 export type { AuditOptions, AuditProblem, AuditProblemKind, AuditReport } from './audit.js';
+export {
+  BUNDLE_FORMAT,
+  type Bundle,
+  type BundleEntry,
+  type BundleVerification,
+  type Check,
+  parseBundle,
+  type VerifyOptions,
+  verifyBundle,
+} from './bundle.js';
 export { fromBase64, fromHex, parseUint64, toBase64, toHex } from './bytes.js';
 export { canonicalBytes, canonicalJson, type JsonObject, type JsonValue } from './canonical.js';
 export {
@@ -16,6 +26,40 @@ export {
   type VerifiedCheckpoint,
 } from './checkpoint.js';
 export { CustodyError, type ErrorCode } from './errors.js';
+export { describe as describeEvent } from './events/describe.js';
+export {
+  type CustodyEvent,
+  EVENT_TYPES,
+  type EventOfType,
+  type EventType,
+  type LoggedEvent,
+  type Policy,
+  parseEvent,
+  ROLES,
+  type Role,
+  VOCABULARY,
+} from './events/schema.js';
+export {
+  eventHash,
+  type SignedEvent,
+  signEvent,
+  signedMessage,
+  type UnsignedEvent,
+  verifyEvent,
+} from './events/sign.js';
+export { chainOf, indexKeysOf, MAY_SIGN, serialsOf } from './events/vocabulary.js';
+export {
+  type Assessment,
+  gather,
+  type Lookup,
+  lookupIn,
+  type Subject,
+  subjectKey,
+  type TimelineItem,
+  type Verdict,
+  verifyEvents,
+} from './history.js';
+export { generateKeyPair, type KeyPair, keyPairFrom, readKeyFile, writeKeyFile } from './keys.js';
 export {
   CHAIN_START,
   decodeLeaf,
@@ -24,6 +68,14 @@ export {
   type LeafEntry,
   MAX_LEAF_BYTES,
 } from './leaf.js';
+export {
+  type EventEntry,
+  type History,
+  Ledger,
+  type LedgerOptions,
+  type Outcome,
+  type Receipt,
+} from './ledger.js';
 export {
   type AppendResult,
   type CreateOptions,
@@ -60,6 +112,8 @@ export {
   signNote,
   type Vkey,
 } from './note.js';
+export { type Party, type PartyKey, Registry } from './registry.js';
+export { type Flag, type FlagCode, type Focus, judge, SEVERITY, type Severity } from './rules/index.js';
 export {
   generateSecretKey,
   type PublicKey,
@@ -69,3 +123,4 @@ export {
   verifySignature,
   verifyWithRawKey,
 } from './signature.js';
+export { formatTlogProof, parseTlogProof, type TlogProof } from './tlog-proof.js';

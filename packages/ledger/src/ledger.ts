@@ -7,6 +7,7 @@
  */
 
 import type { AuditOptions, AuditReport } from './audit.js';
+import { type Bundle, makeBundle } from './bundle.js';
 import { toBase64, toHex } from './bytes.js';
 import type { JsonObject } from './canonical.js';
 import { CustodyError } from './errors.js';
@@ -217,26 +218,54 @@ export class Ledger {
     return this.log.consistencyProof(from, to);
   }
 
-  /** Reads the events under an index key. */
-  readonly lookup: Lookup = async (key) => {
-    const indices = await indexed(this.space, key);
-    return Promise.all(indices.map((i) => this.event(i)));
-  };
+  /**
+   * Reads the events under an index key, as of a tree size: an append in
+   * progress may have indexed entries the tree does not cover yet.
+   */
+  lookupAt(size: number): Lookup {
+    const cache = new Map<number, Promise<EventEntry>>();
+    const read = (i: number) => {
+      let entry = cache.get(i);
+      if (entry === undefined) {
+        entry = this.event(i);
+        cache.set(i, entry);
+      }
+      return entry;
+    };
+    return async (key) => Promise.all((await indexed(this.space, key)).filter((i) => i < size).map(read));
+  }
 
-  /** The events a history or bundle of `subject` is made of, in log order. */
-  async gather(subject: Subject): Promise<EventEntry[]> {
-    if (this.log.size === 0) throw new CustodyError('CUSTODY_NOT_FOUND', 'the ledger is empty', 404);
-    const own = await this.lookup(subjectKey(subject));
-    if (own.length === 0)
+  /** The events a history or bundle of `subject` is made of, as of `size`, in log order. */
+  async gather(subject: Subject, size = this.log.size): Promise<EventEntry[]> {
+    if (size === 0) throw new CustodyError('CUSTODY_NOT_FOUND', 'the ledger is empty', 404);
+    const lookup = this.lookupAt(size);
+    if ((await lookup(subjectKey(subject))).length === 0) {
       throw new CustodyError('CUSTODY_NOT_FOUND', `nothing in the log about ${subjectKey(subject)}`, 404);
-    return (await gather(subject, this.lookup, await this.event(0))) as EventEntry[];
+    }
+    return (await gather(subject, lookup, await this.event(0))) as EventEntry[];
   }
 
   /** The subject's timeline, checks, flags and verdict, as of `now` (default: the node's clock). */
   async history(subject: Subject, now: Date = this.clock()): Promise<History> {
     const size = this.log.size;
-    const events = await this.gather(subject);
+    const events = await this.gather(subject, size);
     return { ...assess(subject, events, now), size, events };
+  }
+
+  /** A self-contained evidence bundle of the subject's history against the latest checkpoint. */
+  async bundle(subject: Subject): Promise<Bundle> {
+    // Size and checkpoint are read in one tick, so they always agree.
+    const size = this.log.size;
+    const checkpoint = this.log.checkpoint;
+    const events = await this.gather(subject, size);
+    const entries = await Promise.all(
+      events.map(async (e) => ({
+        index: e.index,
+        leaf: e.leaf,
+        proof: await this.log.inclusionProof(e.index, size),
+      })),
+    );
+    return makeBundle(subject, this.log.logVkey, checkpoint, entries);
   }
 
   /**

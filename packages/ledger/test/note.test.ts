@@ -115,7 +115,8 @@ describe('signed-note vectors', () => {
 });
 
 describe('signed notes', () => {
-  const alice = ed25519Signer('alice.example/key', generateSecretKey());
+  // A fixed key, so the key ID is known to contain hex letters (see the upper-case test).
+  const alice = ed25519Signer('alice.example/key', new Uint8Array(32).fill(1));
   const bob = ed25519Signer('bob.example/key', generateSecretKey());
 
   test('vkeys round-trip, and are split on the first two "+" only', () => {
@@ -137,6 +138,7 @@ describe('signed notes', () => {
     ['a short key', `${alice.vkey.slice(0, -8)}AAAA`],
     ['a space in the name', `a b${alice.vkey.slice(alice.vkey.indexOf('+'))}`],
   ])('a vkey with %s is refused', (_what, vkey) => {
+    expect(alice.vkey).toMatch(/\+[0-9a-f]*[a-f][0-9a-f]*\+/);
     expect(codeOf(() => parseVkey(vkey))).toBe('CUSTODY_BAD_VKEY');
   });
 

@@ -1,0 +1,323 @@
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { eventHash, signEvent } from '../src/events/sign.js';
+import { generateKeyPair } from '../src/keys.js';
+import { Ledger } from '../src/ledger.js';
+import { generateSecretKey } from '../src/signature.js';
+import { tempDir } from './helpers.js';
+import { castOf, LICENCE_BODY, ORIGIN, World } from './world.js';
+
+/** Submits, expects a refusal with `code`, and checks that nothing was written. */
+async function refused(world: World, input: unknown, code: string) {
+  const size = world.ledger.size;
+  const checkpoint = world.ledger.checkpoint;
+  const [outcome] = await world.ledger.submit([input]);
+  expect(outcome?.ok).toBe(false);
+  if (outcome?.ok === false) {
+    expect(outcome.error.code).toBe(code);
+    expect(outcome.error.message.length).toBeGreaterThan(20);
+  }
+  expect(world.ledger.size).toBe(size);
+  expect(world.ledger.checkpoint).toBe(checkpoint);
+}
+
+const licence = (id: string) => ({ licence: id });
+
+describe('the sequencer refuses, writes nothing, and says why', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await World.create();
+    await castOf(world);
+    await world.submit('DE-BAFA', 'licence.issue', licence('L-1'), LICENCE_BODY);
+  });
+
+  test('an event that breaks the schema, naming the field', async () => {
+    const bad = world.sign('DE-BAFA', 'licence.issue', licence('L-2'), {
+      ...LICENCE_BODY,
+      route: ['Netherlands'],
+    });
+    await refused(world, bad, 'CUSTODY_SCHEMA');
+    const [outcome] = await world.ledger.submit([bad]);
+    expect(outcome?.ok === false && outcome.error.message).toContain('body.route.0');
+    await refused(world, { ...bad, extra: 1 }, 'CUSTODY_SCHEMA');
+    await refused(world, { event: { ...bad.event, surprise: true }, sig: bad.sig }, 'CUSTODY_SCHEMA');
+    await refused(world, 'not an object', 'CUSTODY_SCHEMA');
+    await refused(
+      world,
+      world.sign('DE-BAFA', 'licence.issue', licence('L-2'), { ...LICENCE_BODY, validUntil: '2026-02-30' }),
+      'CUSTODY_SCHEMA',
+    );
+  });
+
+  test('a bad signature, and a valid signature over different bytes', async () => {
+    const good = world.sign('DE-BAFA', 'licence.issue', licence('L-3'), LICENCE_BODY);
+    const flipped = Buffer.from(good.sig, 'base64');
+    flipped[5] = (flipped[5] as number) ^ 1;
+    await refused(world, { ...good, sig: flipped.toString('base64') }, 'CUSTODY_BAD_SIGNATURE');
+    await refused(
+      world,
+      { event: { ...good.event, id: 'another-id-1' }, sig: good.sig },
+      'CUSTODY_BAD_SIGNATURE',
+    );
+    await refused(world, { ...good, sig: 'AAAA' }, 'CUSTODY_BAD_SIGNATURE');
+  });
+
+  test('an unknown signer, and a key the signer does not have', async () => {
+    const stranger = generateKeyPair('XX-NOBODY');
+    await refused(
+      world,
+      signEvent({ ...world.sign('DE-BAFA', 'licence.issue', licence('L-4'), LICENCE_BODY).event }, stranger),
+      'CUSTODY_UNKNOWN_SIGNER',
+    );
+    const otherKey = generateKeyPair('DE-BAFA');
+    await refused(
+      world,
+      world.sign('DE-BAFA', 'licence.issue', licence('L-4'), LICENCE_BODY, { key: otherKey }),
+      'CUSTODY_UNKNOWN_KEY',
+    );
+    // Another party's key under this party's name: the key ID is bound to the name, so it is unknown.
+    const borrowed = { ...world.keys.get('NL-CUSTOMS'), name: 'DE-BAFA' } as never;
+    await refused(
+      world,
+      world.sign('DE-BAFA', 'licence.issue', licence('L-4'), LICENCE_BODY, { key: borrowed }),
+      'CUSTODY_UNKNOWN_KEY',
+    );
+  });
+
+  test('a revoked key', async () => {
+    const key = await world.register('XX-INSPECT', ['inspector'], 'KE');
+    await world.submit(
+      'REGISTRAR',
+      'party.revoke-key',
+      { party: 'XX-INSPECT' },
+      { key: key.keyId, reason: 'lost laptop' },
+    );
+    await refused(
+      world,
+      world.sign('XX-INSPECT', 'item.report', { serials: ['SN-1'] }, { kind: 'lost', reference: 'r' }),
+      'CUSTODY_REVOKED_KEY',
+    );
+  });
+
+  test('a role that may not sign the type', async () => {
+    await refused(
+      world,
+      world.sign('DE-CUSTOMS', 'licence.issue', licence('L-5'), LICENCE_BODY),
+      'CUSTODY_ROLE_NOT_ALLOWED',
+    );
+    await refused(
+      world,
+      world.sign(
+        'EXPORTCO',
+        'party.register',
+        { party: 'ME-TOO' },
+        { name: 'x', roles: ['registrar'], country: 'DE', keys: [generateKeyPair('ME-TOO').vkey] },
+      ),
+      'CUSTODY_ROLE_NOT_ALLOWED',
+    );
+  });
+
+  test('a licence action by an authority that did not issue it', async () => {
+    await refused(
+      world,
+      world.sign('KE-NCC', 'licence.suspend', licence('L-1'), { reason: 'not mine to suspend' }),
+      'CUSTODY_NOT_ISSUER',
+    );
+    await refused(
+      world,
+      world.sign('DE-BAFA', 'licence.revoke', licence('L-NEVER'), { reason: 'x' }),
+      'CUSTODY_UNKNOWN_SUBJECT',
+    );
+  });
+
+  test('a replayed (signer, id) with another event; the same event again gets its receipt', async () => {
+    const first = world.sign(
+      'ACME',
+      'item.report',
+      { serials: ['SN-9'] },
+      { kind: 'stolen', reference: 'P-1' },
+      { id: 'report-0001' },
+    );
+    const receipt = await world.send(first);
+    const size = world.ledger.size;
+    const again = await world.ledger.submit([first]);
+    expect(again[0]).toMatchObject({
+      ok: true,
+      duplicate: true,
+      receipt: { index: receipt.index, eventHash: receipt.eventHash },
+    });
+    expect(world.ledger.size).toBe(size);
+    await refused(
+      world,
+      world.sign(
+        'ACME',
+        'item.report',
+        { serials: ['SN-9'] },
+        { kind: 'recovered', reference: 'P-1' },
+        { id: 'report-0001' },
+      ),
+      'CUSTODY_REPLAY',
+    );
+  });
+
+  test('a stale prev', async () => {
+    await refused(
+      world,
+      world.sign(
+        'DE-BAFA',
+        'licence.amend',
+        licence('L-1'),
+        { reason: 'x', terms: { route: ['NL', 'BE'] } },
+        { prev: null },
+      ),
+      'CUSTODY_STALE_PREV',
+    );
+    await refused(
+      world,
+      world.sign(
+        'DE-BAFA',
+        'licence.amend',
+        licence('L-1'),
+        { reason: 'x', terms: { route: ['NL'] } },
+        { prev: 'ab'.repeat(32) },
+      ),
+      'CUSTODY_STALE_PREV',
+    );
+    await refused(
+      world,
+      world.sign(
+        'ACME',
+        'item.report',
+        { serials: ['SN-9'] },
+        { kind: 'lost', reference: 'x' },
+        { prev: 'ab'.repeat(32) },
+      ),
+      'CUSTODY_SCHEMA',
+    );
+  });
+
+  test('a time too far in the future', async () => {
+    const later = new Date(world.now.getTime() + 3_600_000).toISOString();
+    await refused(
+      world,
+      world.sign(
+        'ACME',
+        'item.report',
+        { serials: ['SN-9'] },
+        { kind: 'lost', reference: 'x' },
+        { time: later },
+      ),
+      'CUSTODY_FUTURE_TIME',
+    );
+  });
+
+  test('subjects that do not exist, or already do', async () => {
+    await refused(
+      world,
+      world.sign(
+        'DE-CUSTOMS',
+        'shipment.transit',
+        { shipment: 'SHP-NONE' },
+        {
+          location: 'DEHAM',
+          country: 'DE',
+          direction: 'exit',
+          sealsIntact: true,
+          inspected: false,
+          outcome: 'released',
+        },
+      ),
+      'CUSTODY_UNKNOWN_SUBJECT',
+    );
+    await refused(
+      world,
+      world.sign('DE-BAFA', 'licence.issue', licence('L-1'), LICENCE_BODY),
+      'CUSTODY_SUBJECT_EXISTS',
+    );
+    await refused(
+      world,
+      world.sign(
+        'REGISTRAR',
+        'party.register',
+        { party: 'ACME' },
+        { name: 'again', roles: ['manufacturer'], country: 'DE', keys: [generateKeyPair('ACME').vkey] },
+      ),
+      'CUSTODY_SUBJECT_EXISTS',
+    );
+    await refused(
+      world,
+      world.sign(
+        'REGISTRAR',
+        'party.register',
+        { party: 'BAD-KEY' },
+        { name: 'x', roles: ['customs'], country: 'DE', keys: [generateKeyPair('OTHER-NAME').vkey] },
+      ),
+      'CUSTODY_BAD_KEY',
+    );
+  });
+
+  test('a correction by someone other than the original signer', async () => {
+    const r = await world.submit(
+      'ACME',
+      'item.report',
+      { serials: ['SN-8'] },
+      { kind: 'lost', reference: 'typo' },
+    );
+    await refused(
+      world,
+      world.sign('EXPORTCO', 'event.correct', { event: r.eventHash }, { reason: 'not yours' }),
+      'CUSTODY_NOT_ORIGINAL_SIGNER',
+    );
+    await refused(
+      world,
+      world.sign('ACME', 'event.correct', { event: 'cd'.repeat(32) }, { reason: 'nothing there' }),
+      'CUSTODY_UNKNOWN_SUBJECT',
+    );
+    const fixed = await world.submit(
+      'ACME',
+      'event.correct',
+      { event: r.eventHash },
+      { reason: 'serial was SN-80' },
+    );
+    expect(fixed.index).toBe(world.ledger.size - 1);
+  });
+
+  test('anything before the genesis, or a second genesis', async () => {
+    const dir = join(tempDir(), 'empty');
+    const ledger = await Ledger.create(dir, { origin: ORIGIN, secretKey: generateSecretKey() });
+    const [outcome] = await ledger.submit([
+      world.sign('ACME', 'item.report', { serials: ['SN-9'] }, { kind: 'lost', reference: 'x' }),
+    ]);
+    expect(outcome?.ok === false && outcome.error.code).toBe('CUSTODY_NO_GENESIS');
+    expect(ledger.size).toBe(0);
+    await ledger.close();
+    const registrar = world.keys.get('REGISTRAR');
+    const genesis = world.sign(
+      'REGISTRAR',
+      'ledger.genesis',
+      {},
+      {
+        origin: ORIGIN,
+        registrar: { id: 'REGISTRAR', name: 'x', country: 'CH', keys: [registrar?.vkey as string] },
+        policy: { deliveryDays: 1, verificationDays: 1, maxBackdateDays: 1, maxFutureSeconds: 1 },
+      },
+    );
+    await refused(world, genesis, 'CUSTODY_GENESIS_EXISTS');
+  });
+
+  test('a group mixes accepted and refused events; only the accepted are written, in order', async () => {
+    const size = world.ledger.size;
+    const a = world.sign('ACME', 'item.report', { serials: ['SN-31'] }, { kind: 'lost', reference: 'a' });
+    const bad = world.sign('DE-CUSTOMS', 'licence.issue', licence('L-9'), LICENCE_BODY);
+    const b = world.sign('ACME', 'item.report', { serials: ['SN-32'] }, { kind: 'lost', reference: 'b' });
+    const outcomes = await world.ledger.submit([a, bad, b, a]);
+    expect(outcomes.map((o) => (o.ok ? o.receipt.index : o.error.code))).toEqual([
+      size,
+      'CUSTODY_ROLE_NOT_ALLOWED',
+      size + 1,
+      size,
+    ]);
+    expect(world.ledger.size).toBe(size + 2);
+    expect((await world.ledger.event(size + 1)).hash).toBe(eventHash(b.event));
+  });
+});
