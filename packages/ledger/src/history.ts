@@ -210,8 +210,11 @@ function timelineOf(subject: Subject, events: readonly LoggedEvent[]): TimelineI
     }
   }
   for (const e of events) {
-    if (e.event.type === 'shipment.dispatch' && shipments.has(e.event.subject.shipment))
-      licences.add(e.event.body.licence);
+    if (e.event.type !== 'shipment.dispatch') continue;
+    // A serial's or shipment's licence belongs to its story; a licence's shipments to the licence's.
+    if (shipments.has(e.event.subject.shipment)) licences.add(e.event.body.licence);
+    else if ('licence' in subject && e.event.body.licence === subject.licence)
+      shipments.add(e.event.subject.shipment);
   }
   const touches = (e: LoggedEvent): boolean => {
     const s = e.event.subject as { shipment?: string; licence?: string; party?: string };

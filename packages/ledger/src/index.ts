@@ -25,6 +25,7 @@ export {
   signCheckpoint,
   type VerifiedCheckpoint,
 } from './checkpoint.js';
+export { commit, type Disclosure, opens } from './commitment.js';
 export { CustodyError, type ErrorCode } from './errors.js';
 export { describe as describeEvent } from './events/describe.js';
 export {

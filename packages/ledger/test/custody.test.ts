@@ -1,5 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { castOf, DAY, HOUR, serials, transfer, World } from './world.js';
+import { fromBase64, fromHex } from '../src/bytes.js';
+import { canonicalJson } from '../src/canonical.js';
+import { Ledger } from '../src/ledger.js';
+import { indexKey } from '../src/store.js';
+import { rawDb } from './helpers.js';
+import { castOf, DAY, HOUR, LICENCE_BODY, serials, transfer, World } from './world.js';
 
 describe('a clean transfer', () => {
   test('registrar, parties, 100 serials, licence, dispatch, exit, transit, delivery, verification: every serial clean', async () => {
@@ -150,6 +155,10 @@ describe('diversions raise exactly their flag', () => {
       async (w) => {
         await w.register('PL-CUSTOMS', ['customs'], 'PL', 'KAS');
         await transfer(w, { transitCountry: { signer: 'PL-CUSTOMS', country: 'PL', location: 'PLGDN' } });
+        // The shipment's and the licence's histories raise it too.
+        for (const subject of [{ shipment: 'SHP-1' }, { licence: 'DE-L-2026-0001' }]) {
+          expect((await w.history(subject)).flags.map((f) => f.code)).toEqual(['ROUTE_DEVIATION']);
+        }
         return 'SN-0010';
       },
       ['ROUTE_DEVIATION'],
@@ -228,4 +237,303 @@ describe('diversions raise exactly their flag', () => {
       },
       ['REVOKED_KEY'],
     ));
+
+  test('a marking without manufacturer or country → INCOMPLETE_MARKING', () =>
+    diverted(
+      async (w) => {
+        await transfer(w, {
+          at: async (step) => {
+            if (step !== 'manufacture') return;
+            await w.submit(
+              'ACME',
+              'item.manufacture',
+              { serials: serialsOf100() },
+              {
+                make: 'Acme',
+                model: 'G36',
+                category: 'assault rifle',
+                calibre: '5.56x45mm',
+                marking: { manufacturer: 'ACME', year: 2026 },
+                site: 'Oberndorf',
+                holder: 'EXPORTCO',
+              },
+            );
+            return true;
+          },
+        });
+        return 'SN-0010';
+      },
+      ['INCOMPLETE_MARKING'],
+    ));
+
+  test('an end-user certificate that expired before dispatch → EUC_PROBLEM', () =>
+    diverted(
+      async (w) => {
+        await transfer(w, { licenceBody: { euc: { ...LICENCE_BODY.euc, expires: '2026-02-15' } } });
+        return 'SN-0010';
+      },
+      ['EUC_PROBLEM'],
+    ));
+
+  test('an EUC number already used by another licence → EUC_PROBLEM', () =>
+    diverted(
+      async (w) => {
+        await w.submit(
+          'DE-BAFA',
+          'licence.issue',
+          { licence: 'DE-L-2025-0999' },
+          { ...LICENCE_BODY, validFrom: '2025-01-01', validUntil: '2025-12-31' },
+        );
+        await transfer(w);
+        return 'SN-0010';
+      },
+      ['EUC_PROBLEM'],
+    ));
+
+  test('customs finds the seals broken → SEAL_BROKEN', () =>
+    diverted(
+      async (w) => {
+        await transfer(w, {
+          at: async (step) => {
+            if (step !== 'transit') return;
+            await w.submit(
+              'NL-CUSTOMS',
+              'shipment.transit',
+              { shipment: 'SHP-1' },
+              {
+                location: 'NLRTM',
+                country: 'NL',
+                direction: 'transshipment',
+                sealsIntact: false,
+                inspected: true,
+                outcome: 'released',
+              },
+            );
+            return true;
+          },
+        });
+        return 'SN-0010';
+      },
+      ['SEAL_BROKEN'],
+    ));
+
+  test('customs holds the shipment → HELD_OR_SEIZED', () =>
+    diverted(
+      async (w) => {
+        await transfer(w, {
+          at: async (step) => {
+            if (step !== 'transit') return;
+            await w.submit(
+              'NL-CUSTOMS',
+              'shipment.transit',
+              { shipment: 'SHP-1' },
+              {
+                location: 'NLRTM',
+                country: 'NL',
+                direction: 'entry',
+                sealsIntact: true,
+                inspected: true,
+                outcome: 'held',
+              },
+            );
+            return true;
+          },
+        });
+        return 'SN-0010';
+      },
+      ['HELD_OR_SEIZED'],
+    ));
+
+  test('no delivery within the policy’s 30 days → DELIVERY_OVERDUE', () =>
+    diverted(
+      async (w) => {
+        await transfer(w, { at: async (step) => step === 'deliver' || step === 'verify' });
+        w.pass(31 * DAY);
+        return 'SN-0010';
+      },
+      ['DELIVERY_OVERDUE'],
+    ));
+
+  test('a delivery the licence requires verified, never verified within 60 days → VERIFICATION_OVERDUE', () =>
+    diverted(
+      async (w) => {
+        await transfer(w, { at: async (step) => step === 'verify' });
+        w.pass(61 * DAY);
+        return 'SN-0010';
+      },
+      ['VERIFICATION_OVERDUE'],
+    ));
+
+  test('a transit claiming a time before the dispatch → IMPOSSIBLE_TIMELINE', () =>
+    diverted(
+      async (w) => {
+        await transfer(w, {
+          at: async (step) => {
+            if (step !== 'exit') return;
+            const before = new Date(w.now.getTime() - 2 * DAY).toISOString();
+            await w.submit(
+              'DE-CUSTOMS',
+              'shipment.transit',
+              { shipment: 'SHP-1' },
+              {
+                location: 'DEHAM',
+                country: 'DE',
+                direction: 'exit',
+                sealsIntact: true,
+                inspected: false,
+                outcome: 'released',
+              },
+              { time: before },
+            );
+            return true;
+          },
+        });
+        return 'SN-0010';
+      },
+      ['IMPOSSIBLE_TIMELINE'],
+    ));
+
+  test('German customs records a transit in the Netherlands → WRONG_JURISDICTION', () =>
+    diverted(
+      async (w) => {
+        await transfer(w, { transitCountry: { signer: 'DE-CUSTOMS', country: 'NL', location: 'NLRTM' } });
+        return 'SN-0010';
+      },
+      ['WRONG_JURISDICTION'],
+    ));
+
+  test('a party that does not hold the items dispatches them → NOT_CUSTODIAN', () =>
+    diverted(
+      async (w) => {
+        await w.register('SHADY-EXPORT', ['exporter'], 'DE', 'Shady Export');
+        const items = await transfer(w, { at: async (step) => step !== 'manufacture' && step !== 'licence' });
+        await w.submit(
+          'DE-BAFA',
+          'licence.issue',
+          { licence: 'DE-L-2026-0002' },
+          {
+            ...LICENCE_BODY,
+            exporter: 'SHADY-EXPORT',
+            euc: { ...LICENCE_BODY.euc, number: 'EUC-2026-0077' },
+          },
+        );
+        await w.submit(
+          'SHADY-EXPORT',
+          'shipment.dispatch',
+          { shipment: 'SHP-9' },
+          { licence: 'DE-L-2026-0002', serials: items, from: 'DEHAM', to: 'KEMBA', seals: [] },
+        );
+        return 'SN-0010';
+      },
+      ['NOT_CUSTODIAN'],
+    ));
 });
+
+describe('histories of shipments, licences and parties', () => {
+  test('each subject has its own timeline; unknown subjects are not found', async () => {
+    const world = await World.create();
+    await castOf(world);
+    await transfer(world, { items: serials(3) });
+    const shipment = await world.history({ shipment: 'SHP-1' });
+    expect(shipment.verdict).toBe('clean');
+    expect(shipment.timeline.map((t) => t.type)).toEqual([
+      'licence.issue',
+      'shipment.dispatch',
+      'shipment.transit',
+      'shipment.transit',
+      'shipment.deliver',
+      'delivery.verify',
+    ]);
+    const licence = await world.history({ licence: 'DE-L-2026-0001' });
+    expect(licence.timeline.map((t) => t.type)).toEqual([
+      'licence.issue',
+      'shipment.dispatch',
+      'shipment.transit',
+      'shipment.transit',
+      'shipment.deliver',
+      'delivery.verify',
+    ]);
+    expect(licence.verdict).toBe('clean');
+    const party = await world.history({ party: 'NL-CUSTOMS' });
+    expect(party.timeline.map((t) => t.type)).toEqual(['party.register']);
+    await expect(world.history({ serial: 'NOPE' })).rejects.toMatchObject({ code: 'CUSTODY_NOT_FOUND' });
+    await world.ledger.close();
+  });
+
+  test('a correction appears beside the event it corrects, which stays as it was', async () => {
+    const world = await World.create();
+    await castOf(world);
+    const report = await world.submit(
+      'ACME',
+      'item.report',
+      { serials: ['SN-0001'] },
+      { kind: 'stolen', reference: 'PD-1' },
+    );
+    world.pass(HOUR);
+    const fix = await world.submit(
+      'ACME',
+      'event.correct',
+      { event: report.eventHash },
+      { reason: 'filed against the wrong serial' },
+    );
+    const h = await world.history({ serial: 'SN-0001' });
+    expect(h.timeline.map((t) => [t.type, t.correctedBy])).toEqual([
+      ['item.report', [fix.eventHash]],
+      ['event.correct', []],
+    ]);
+    await world.ledger.close();
+  });
+});
+
+describe('receipts and audit', () => {
+  test('a receipt proves inclusion offline against its signed checkpoint', async () => {
+    const world = await World.create();
+    await castOf(world);
+    const receipt = await world.submit(
+      'ACME',
+      'item.report',
+      { serials: ['SN-1'] },
+      { kind: 'lost', reference: 'r' },
+    );
+    const { openCheckpoint } = await import('../src/checkpoint.js');
+    const { ed25519Verifier } = await import('../src/note.js');
+    const { verifyInclusion } = await import('../src/merkle.js');
+    const { checkpoint } = openCheckpoint(receipt.checkpoint, ed25519Verifier(world.ledger.logVkey));
+    const proof = receipt.inclusionProof.map((p) => fromBase64(p));
+    expect(
+      verifyInclusion(
+        BigInt(receipt.index),
+        checkpoint.size,
+        fromHex(receipt.leafHash),
+        proof,
+        checkpoint.root,
+      ),
+    ).toBe(true);
+    await world.ledger.close();
+  });
+
+  test('the audit re-verifies every event signature and names a forged one', async () => {
+    const world = await World.create();
+    await castOf(world);
+    await transfer(world, { items: serials(2) });
+    expect((await world.ledger.audit()).ok).toBe(true);
+    const target = 12;
+    await world.ledger.close();
+    const raw = await rawDb(world.dir);
+    const leaf = JSON.parse(Buffer.from((await raw.leaves.get(indexKey(target))) as Uint8Array).toString());
+    const sig = Buffer.from(leaf.sig, 'base64');
+    sig[3] = (sig[3] as number) ^ 1;
+    leaf.sig = sig.toString('base64');
+    await raw.leaves.put(indexKey(target), Buffer.from(canonicalJson(leaf)));
+    await raw.db.close();
+    const reopened = await Ledger.open(world.dir);
+    const report = await reopened.audit();
+    expect(report.problem).toMatchObject({ kind: 'entry', index: target });
+    expect(report.problem?.message).toMatch(/signature/);
+    await reopened.close();
+  });
+});
+
+function serialsOf100() {
+  return serials(100);
+}

@@ -101,14 +101,15 @@ export function buildModel(events: readonly LoggedEvent[], focus: Focus, now: Da
   }
 
   const focusSerials = new Set(focus.serials ?? []);
+  // A focused shipment or licence brings its items into focus; a focused item, the shipments that carried it.
+  const chosen = (s: ShipmentView) =>
+    focus.shipments?.includes(s.id) === true ||
+    (s.dispatch !== undefined && focus.licences?.includes(s.dispatch.event.body.licence) === true);
   const focusShipments = [...shipments.values()].filter(
-    (s) =>
-      focus.shipments?.includes(s.id) ||
-      s.dispatch?.event.body.serials.some((serial) => focusSerials.has(serial)) === true,
+    (s) => chosen(s) || s.dispatch?.event.body.serials.some((serial) => focusSerials.has(serial)) === true,
   );
   for (const s of focusShipments) {
-    if (focus.shipments?.includes(s.id))
-      for (const serial of s.dispatch?.event.body.serials ?? []) focusSerials.add(serial);
+    if (chosen(s)) for (const serial of s.dispatch?.event.body.serials ?? []) focusSerials.add(serial);
   }
   const licenceIds = new Set([
     ...(focus.licences ?? []),
