@@ -12,14 +12,15 @@ import { toBase64, toHex } from './bytes.js';
 import type { JsonObject } from './canonical.js';
 import { CustodyError } from './errors.js';
 import type { LoggedEvent, Policy } from './events/schema.js';
-import { eventHash, verifyEvent } from './events/sign.js';
+import { parseEvent } from './events/schema.js';
+import { eventHash, verifyEvent, verifyEventAsync } from './events/sign.js';
 import { type Assessment, assess, gather, type Lookup, type Subject, subjectKey } from './history.js';
 import { CustodyState, indexed } from './indexes.js';
 import type { LeafEntry } from './leaf.js';
 import { Log, type StoredEntry } from './log.js';
 import type { Hash } from './merkle.js';
-import { keyUsableAt, Registry } from './registry.js';
-import { type Admitted, admit } from './sequencer.js';
+import { keyUsableAt, partyPublicKey, Registry } from './registry.js';
+import { type Admitted, admit, readSubmission } from './sequencer.js';
 import type { KeySpace } from './store.js';
 
 /** Proof, valid offline, that an event is in a signed tree. */
@@ -111,9 +112,9 @@ export class Ledger {
    */
   submit(
     inputs: readonly unknown[],
-    options: { signaturesChecked?: readonly boolean[] } = {},
+    options: { verifiedWith?: readonly (string | undefined)[] } = {},
   ): Promise<Outcome[]> {
-    const run = this.tail.then(() => this.submitNow(inputs, options.signaturesChecked ?? []));
+    const run = this.tail.then(() => this.submitNow(inputs, options.verifiedWith ?? []));
     this.tail = run.catch(() => undefined);
     return run;
   }
@@ -125,7 +126,34 @@ export class Ledger {
     return outcome.receipt;
   }
 
-  private async submitNow(inputs: readonly unknown[], checked: readonly boolean[]): Promise<Outcome[]> {
+  /**
+   * What can be decided about a submission before it is sequenced, in
+   * parallel and off the event loop: its form, and its signature under the
+   * key its signer has now. Returns the refusal, or the vkey it verified
+   * with (undefined when the key is not known yet, e.g. registered in the
+   * same group: the sequencer then checks it).
+   */
+  async precheck(input: unknown): Promise<{ error?: CustodyError; verifiedWith?: string }> {
+    try {
+      const submission = readSubmission(input);
+      const event = parseEvent(submission.event);
+      const party = await new CustodyState(this.space).party(event.signer);
+      const key = party?.keys.find((k) => k.keyId === event.key);
+      if (party === undefined || key === undefined) return {};
+      const ok = await verifyEventAsync(event, submission.sig, partyPublicKey(party.id, key.vkey).key);
+      if (ok) return { verifiedWith: key.vkey };
+      const why = `the signature does not verify with ${event.signer}'s key ${event.key}; sign the event exactly as sent`;
+      return { error: new CustodyError('CUSTODY_BAD_SIGNATURE', why, 401) };
+    } catch (e) {
+      if (e instanceof CustodyError) return { error: e };
+      throw e;
+    }
+  }
+
+  private async submitNow(
+    inputs: readonly unknown[],
+    verifiedWith: readonly (string | undefined)[],
+  ): Promise<Outcome[]> {
     const state = new CustodyState(this.space);
     const now = this.clock();
     const firstIndex = this.log.size;
@@ -140,7 +168,7 @@ export class Ledger {
             this.policy ??
             (accepted[0]?.event.type === 'ledger.genesis' ? accepted[0].event.body.policy : undefined),
           now,
-          signatureChecked: checked[i] === true,
+          ...(verifiedWith[i] === undefined ? {} : { verifiedWith: verifiedWith[i] }),
         });
         if (admission.kind === 'new') {
           results.push({

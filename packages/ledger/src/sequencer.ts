@@ -30,16 +30,16 @@ export interface AdmissionContext {
   readonly policy: Policy | undefined;
   readonly now: Date;
   /**
-   * Whether the signature was already checked (e.g. by a worker pool); when
-   * absent it is checked here.
+   * The vkey the signature was already verified with (see Ledger.precheck);
+   * it counts only if it is exactly the key the signer has now.
    */
-  readonly signatureChecked?: boolean;
+  readonly verifiedWith?: string;
 }
 
 const refuse = (code: CustodyError['code'], status: number, message: string) =>
   new CustodyError(code, message, status);
 
-function readSubmission(input: unknown): { event: unknown; sig: string } {
+export function readSubmission(input: unknown): { event: unknown; sig: string } {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw refuse('CUSTODY_SCHEMA', 400, 'a submission must be a JSON object { event, sig }');
   }
@@ -90,7 +90,7 @@ export async function admit(input: unknown, state: CustodyState, ctx: AdmissionC
     );
   }
   if (
-    ctx.signatureChecked !== true &&
+    ctx.verifiedWith !== key.vkey &&
     !verifyEvent(event, submission.sig, partyPublicKey(signer.id, key.vkey).key)
   ) {
     throw refuse(

@@ -282,6 +282,22 @@ describe('the sequencer refuses, writes nothing, and says why', () => {
     expect(fixed.index).toBe(world.ledger.size - 1);
   });
 
+  test('precheck verifies off the event loop; a pre-check claim for another key does not bypass the sequencer', async () => {
+    const good = world.sign('ACME', 'item.report', { serials: ['SN-41'] }, { kind: 'lost', reference: 'pc' });
+    expect(await world.ledger.precheck(good)).toEqual({ verifiedWith: world.keys.get('ACME')?.vkey });
+    const flipped = Buffer.from(good.sig, 'base64');
+    flipped[9] = (flipped[9] as number) ^ 1;
+    const bad = { ...good, sig: flipped.toString('base64') };
+    expect((await world.ledger.precheck(bad)).error?.code).toBe('CUSTODY_BAD_SIGNATURE');
+    expect((await world.ledger.precheck({ nope: 1 })).error?.code).toBe('CUSTODY_SCHEMA');
+    const stranger = signEvent({ ...good.event }, generateKeyPair('XX-UNKNOWN'));
+    expect(await world.ledger.precheck(stranger)).toEqual({});
+    const size = world.ledger.size;
+    const [outcome] = await world.ledger.submit([bad], { verifiedWith: [world.keys.get('EXPORTCO')?.vkey] });
+    expect(outcome?.ok === false && outcome.error.code).toBe('CUSTODY_BAD_SIGNATURE');
+    expect(world.ledger.size).toBe(size);
+  });
+
   test('anything before the genesis, or a second genesis', async () => {
     const dir = join(tempDir(), 'empty');
     const ledger = await Ledger.create(dir, { origin: ORIGIN, secretKey: generateSecretKey() });

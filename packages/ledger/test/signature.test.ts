@@ -3,7 +3,15 @@ import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { describe, expect, test } from 'vitest';
 import { concat, fromHex, utf8 } from '../src/bytes.js';
-import { generateSecretKey, parsePublicKey, publicKeyOf, sign, verifyWithRawKey } from '../src/signature.js';
+import {
+  generateSecretKey,
+  parsePublicKey,
+  publicKeyOf,
+  sign,
+  verifySignature,
+  verifySignatureAsync,
+  verifyWithRawKey,
+} from '../src/signature.js';
 import { vectorText } from './vectors.js';
 
 ed.hashes.sha512 = sha512;
@@ -130,4 +138,64 @@ describe('the strict rule', () => {
   )('garbage of any length returns false and never throws', (pub, msg, sig) => {
     expect(verifyWithRawKey(pub, msg, sig)).toBe(false);
   });
+});
+
+describe('the fast path (node:crypto behind the strict pre-checks) agrees with the reference', () => {
+  const agree = async (pub: Uint8Array, message: Uint8Array, sig: Uint8Array) => {
+    const key = parsePublicKey(pub);
+    const reference = key !== undefined && verifySignature(key, message, sig);
+    const fast = key !== undefined && (await verifySignatureAsync(key, message, sig));
+    expect(fast).toBe(reference);
+    return reference;
+  };
+
+  test('on every Wycheproof and speccheck vector', async () => {
+    const groups = (
+      JSON.parse(vectorText('ed25519/wycheproof-ed25519.json')) as { testGroups: WycheproofGroup[] }
+    ).testGroups;
+    let accepted = 0;
+    for (const g of groups)
+      for (const t of g.tests) if (await agree(hex(g.publicKey.pk), hex(t.msg), hex(t.sig))) accepted++;
+    expect(accepted).toBe(88);
+    const spec = JSON.parse(vectorText('ed25519/speccheck-cases.json')) as {
+      message: string;
+      pub_key: string;
+      signature: string;
+    }[];
+    for (const c of spec) expect(await agree(hex(c.pub_key), hex(c.message), hex(c.signature))).toBe(false);
+  });
+
+  test('on signatures with an order-8 component in R, from honest keys', async () => {
+    for (let i = 0; i < 20; i++) {
+      const secret = generateSecretKey();
+      const message = utf8(`message ${i}`);
+      expect(await agree(publicKeyOf(secret), message, craftMixedOrderSignature(secret, message))).toBe(
+        false,
+      );
+      expect(await agree(publicKeyOf(secret), message, sign(secret, message))).toBe(true);
+    }
+  });
+
+  test('on R set to each small-order point and on non-canonical R', async () => {
+    const secret = generateSecretKey();
+    const message = utf8('m');
+    const sig = sign(secret, message);
+    for (let k = 0n, p = ed.Point.ZERO; k < 8n; k++, p = p.add(ORDER_8)) {
+      expect(await agree(publicKeyOf(secret), message, concat(p.toBytes(), sig.subarray(32)))).toBe(false);
+    }
+    const nonCanonicalIdentity = scalarBytes(2n ** 255n - 19n + 1n);
+    expect(await agree(publicKeyOf(secret), message, concat(nonCanonicalIdentity, sig.subarray(32)))).toBe(
+      false,
+    );
+  });
+
+  prop.prop([fc.uint8Array({ maxLength: 64 }), fc.nat(63), fc.nat(7), fc.boolean()], { numRuns: 400 })(
+    'on a fuzzed corpus of mutated signatures',
+    async (message, at, bit, mutate) => {
+      const secret = generateSecretKey();
+      const sig = sign(secret, message);
+      if (mutate) sig[at] = (sig[at] as number) ^ (1 << bit);
+      await agree(publicKeyOf(secret), message, sig);
+    },
+  );
 });

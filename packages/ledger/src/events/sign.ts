@@ -3,7 +3,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { concat, fromBase64, toBase64, toHex, utf8 } from '../bytes.js';
 import { canonicalBytes, type JsonObject } from '../canonical.js';
 import type { KeyPair } from '../keys.js';
-import { type PublicKey, sign, verifySignature } from '../signature.js';
+import { type PublicKey, sign, verifySignature, verifySignatureAsync } from '../signature.js';
 import type { CustodyEvent } from './schema.js';
 
 /** Domain separation: these signatures are valid as custody events and nowhere else. */
@@ -46,4 +46,17 @@ export function verifyEvent(event: JsonObject | CustodyEvent, sig: string, key: 
     return false;
   }
   return verifySignature(key, message, bytes);
+}
+
+/** The same check on the fast path, off the event loop (see signature.ts); never rejects. */
+export async function verifyEventAsync(event: CustodyEvent, sig: string, key: PublicKey): Promise<boolean> {
+  let bytes: Uint8Array;
+  let message: Uint8Array;
+  try {
+    bytes = fromBase64(sig, 64);
+    message = signedMessage(event);
+  } catch {
+    return false;
+  }
+  return verifySignatureAsync(key, message, bytes);
 }
