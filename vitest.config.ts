@@ -10,6 +10,7 @@ export default defineConfig({
     outputFile: { json: 'reports/vitest.json' },
     projects: [
       { ...source, test: { name: 'ledger', root: 'packages/ledger', include: ['test/**/*.test.ts'] } },
+      { ...source, test: { name: 'node', root: 'packages/node', include: ['test/**/*.test.ts'] } },
     ],
   },
 });

@@ -69,7 +69,25 @@ export type ErrorCode =
   /** Nothing in the log about the serial, shipment, licence or party asked for. */
   | 'CUSTODY_NOT_FOUND'
   /** An evidence bundle or tlog-proof that is not well-formed. */
-  | 'CUSTODY_BAD_BUNDLE';
+  | 'CUSTODY_BAD_BUNDLE'
+  /** A request body that is not JSON, or JSON with forbidden keys (__proto__, constructor). */
+  | 'CUSTODY_BAD_JSON'
+  /** A request body over the node's size limit. */
+  | 'CUSTODY_TOO_LARGE'
+  /** A request body of a type the endpoint does not take. */
+  | 'CUSTODY_UNSUPPORTED_MEDIA'
+  /** A client over its request rate. */
+  | 'CUSTODY_RATE_LIMITED'
+  /** The write queue is full; retry after the Retry-After delay. */
+  | 'CUSTODY_OVERLOADED'
+  /** The node is shutting down or not accepting writes. */
+  | 'CUSTODY_UNAVAILABLE'
+  /** No such endpoint. */
+  | 'CUSTODY_NO_ROUTE'
+  /** The request took longer than the node allows. */
+  | 'CUSTODY_TIMEOUT'
+  /** A fault in the node itself; the message carries the request id to report. */
+  | 'CUSTODY_INTERNAL';
 
 export class CustodyError extends Error {
   override readonly name = 'CustodyError';

@@ -32,6 +32,7 @@ export {
   type CustodyEvent,
   EVENT_TYPES,
   type EventOfType,
+  EventSchema,
   type EventType,
   type LoggedEvent,
   type Policy,

@@ -230,7 +230,7 @@ export class Ledger {
   }
 
   /** One entry with its event. */
-  async event(index: number): Promise<EventEntry> {
+  async event(index: number | bigint): Promise<EventEntry> {
     return toEventEntry(await this.log.entry(index));
   }
 

@@ -221,6 +221,22 @@ const Envelope = obj({
   body: Type.Object({}),
 });
 
+/** The whole v1 event as one schema (a union by type), for documentation such as OpenAPI. */
+export const EventSchema = Type.Union(
+  EVENT_TYPES.map((t) =>
+    obj({
+      ...Envelope.properties,
+      type: Type.Literal(t),
+      subject: VOCABULARY[t].subject,
+      body: VOCABULARY[t].body,
+    }),
+  ),
+  {
+    description:
+      'A custody event (v1); its signature covers custody/event/v1\\n followed by its RFC 8785 bytes',
+  },
+);
+
 type EventOf<T extends EventType> = {
   v: 1;
   type: T;

@@ -1,0 +1,120 @@
+/**
+ * createNode: a Fastify app serving one ledger. Tests drive it with `inject`;
+ * `serve` (server.ts) listens on a real socket.
+ */
+import { CustodyError, type Ledger } from '@custody/ledger';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Batcher } from './batcher.js';
+import { sendError, toCustodyError } from './errors.js';
+import { createMetrics } from './metrics.js';
+import { eventRoutes } from './routes/events.js';
+import { historyRoutes } from './routes/history.js';
+import { logRoutes } from './routes/log.js';
+import { opsRoutes } from './routes/ops.js';
+
+export interface NodeOptions {
+  readonly ledger: Ledger;
+  /** Pino options, or false for no logs. */
+  readonly logger?: FastifyServerOptions['logger'];
+  /** Largest request body, bytes (an entry is at most 64 KiB). */
+  readonly bodyLimit?: number;
+  /** Submissions that may wait for a group before the node answers 503. */
+  readonly maxQueue?: number;
+  /** Submissions per group commit at most. */
+  readonly maxGroup?: number;
+  /** Requests per client (IP) per minute, or false for no limit. */
+  readonly rateLimit?: number | false;
+  /** Entries per page of /v1/entries. */
+  readonly pageSize?: number;
+  /** Milliseconds a request may take, body included (slow clients are cut off). */
+  readonly requestTimeout?: number;
+  /** Close the ledger when the app closes (default true). */
+  readonly closeLedger?: boolean;
+}
+
+export async function createNode(options: NodeOptions): Promise<FastifyInstance> {
+  const { ledger } = options;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? 128 * 1024,
+    requestTimeout: options.requestTimeout ?? 30_000,
+    connectionTimeout: options.requestTimeout ?? 30_000,
+    requestIdHeader: 'x-request-id',
+    requestIdLogLabel: 'requestId',
+    // A prototype-poisoning key is refused, not silently stripped.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    // Validation never changes what the signer signed: no coercion, no
+    // defaults, no dropped members (Fastify's Ajv does all three by default).
+    ajv: {
+      customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false },
+    },
+    return503OnClosing: true,
+  });
+
+  // Events are JSON only; without this, Fastify would hand a text/plain body to the handler.
+  app.removeContentTypeParser('text/plain');
+
+  const metrics = createMetrics();
+  const batcher = new Batcher(ledger, {
+    maxQueue: options.maxQueue ?? 10_000,
+    maxGroup: options.maxGroup ?? 1_000,
+    onGroup: (size, seconds) => {
+      metrics.groupSize.observe(size);
+      metrics.appendSeconds.observe(seconds);
+      metrics.treeSize.set(ledger.size);
+    },
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const custody = toCustodyError(error, request.id);
+    metrics.refusals.inc({ code: custody.code });
+    if (custody.status >= 500) request.log.error({ err: error, code: custody.code }, custody.message);
+    else request.log.info({ code: custody.code }, custody.message);
+    return sendError(custody, request, reply);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    const error = new CustodyError(
+      'CUSTODY_NO_ROUTE',
+      `no endpoint ${request.method} ${path}; see /docs`,
+      404,
+    );
+    metrics.refusals.inc({ code: error.code });
+    return sendError(error, request, reply);
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (reply.statusCode === 201) metrics.appended.inc();
+    return payload;
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Custody node',
+        version: '1',
+        description:
+          'Signed custody events in; durable receipts, verifiable histories and evidence bundles out.',
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  if (options.rateLimit !== false) {
+    await app.register(rateLimit, { max: options.rateLimit ?? 6_000, timeWindow: 60_000 });
+  }
+
+  eventRoutes(app, ledger, batcher);
+  logRoutes(app, ledger, options.pageSize ?? 1_000);
+  historyRoutes(app, ledger);
+  opsRoutes(app, ledger, batcher, metrics);
+
+  // Stop taking writes, finish the queued groups, then close the database.
+  app.addHook('onClose', async () => {
+    await batcher.close();
+    if (options.closeLedger !== false) await ledger.close();
+  });
+  return app;
+}

@@ -1,0 +1,4 @@
+/** @custody/node: the HTTP node. */
+export { createNode, type NodeOptions } from './app.js';
+export { Batcher, type BatcherOptions } from './batcher.js';
+export { closeOnSignals, type ServeOptions, serve } from './server.js';

@@ -1,0 +1,31 @@
+/** The write endpoint: a signed event in, a durable receipt out. */
+
+import type { Ledger } from '@custody/ledger';
+import type { FastifyInstance } from 'fastify';
+import type { Batcher } from '../batcher.js';
+import { ErrorBody, Receipt, Submission } from '../schemas.js';
+
+export function eventRoutes(app: FastifyInstance, ledger: Ledger, batcher: Batcher): void {
+  app.post(
+    '/v1/events',
+    {
+      schema: {
+        summary: 'Submit a signed custody event',
+        description:
+          'Answers 201 with a receipt once the event is on disk (fsync) and covered by a signed checkpoint; the same signed event sent again gets 200 and its existing receipt.',
+        body: Submission,
+        response: { 200: Receipt, 201: Receipt, '4xx': ErrorBody, '5xx': ErrorBody },
+      },
+      // The schema documents the vocabulary; the ledger judges the exact bytes
+      // received and names the failing field itself.
+      attachValidation: true,
+    },
+    async (request, reply) => {
+      const pre = await ledger.precheck(request.body);
+      if (pre.error !== undefined) throw pre.error;
+      const outcome = await batcher.submit(request.body, pre.verifiedWith);
+      if (!outcome.ok) throw outcome.error;
+      return reply.code(outcome.duplicate ? 200 : 201).send(outcome.receipt);
+    },
+  );
+}

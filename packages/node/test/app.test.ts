@@ -1,0 +1,344 @@
+import {
+  type Bundle,
+  ed25519Verifier,
+  fromBase64,
+  fromHex,
+  generateKeyPair,
+  hashLeaf,
+  Log,
+  openCheckpoint,
+  rootOf,
+  signEvent,
+  verifyBundle,
+  verifyConsistency,
+  verifyInclusion,
+} from '@custody/ledger';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { castOf, LICENCE_BODY, transfer, World } from '../../ledger/test/world.js';
+import { createNode } from '../src/app.js';
+
+let world: World;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  world = await World.create();
+  await castOf(world);
+  await transfer(world, { items: ['SN-0001', 'SN-0002', 'SN-0003'] });
+  app = await createNode({ ledger: world.ledger, closeLedger: false, rateLimit: false });
+}, 60_000);
+
+afterAll(async () => {
+  await app.close();
+  await world.ledger.close();
+});
+
+const post = (payload: unknown, headers: Record<string, string> = {}) =>
+  app.inject({ method: 'POST', url: '/v1/events', payload: payload as object, headers });
+const get = (url: string) => app.inject({ method: 'GET', url });
+
+/** A refusal: status, stable code, a sentence, a request id, nothing else; the log unchanged. */
+async function expectRefusal(response: Promise<LightMyRequestResponse>, status: number, code: string) {
+  const size = world.ledger.size;
+  const r = await response;
+  expect({ status: r.statusCode, code: r.json().code }).toEqual({ status, code });
+  expect(Object.keys(r.json()).sort()).toEqual(['code', 'message', 'requestId']);
+  expect(r.json().message).not.toMatch(/at .*\.(ts|js):\d+|node_modules|\/work\//);
+  expect(world.ledger.size).toBe(size);
+  return r;
+}
+
+const report = (serial: string, options: Parameters<World['sign']>[4] = {}) =>
+  world.sign('ACME', 'item.report', { serials: [serial] }, { kind: 'lost', reference: 'ref-1' }, options);
+
+describe('POST /v1/events', () => {
+  test('201 with a receipt that proves inclusion offline; the same event again: 200, same receipt', async () => {
+    const signed = report('SN-0101');
+    const r = await post(signed);
+    expect(r.statusCode).toBe(201);
+    const receipt = r.json();
+    const { checkpoint } = openCheckpoint(receipt.checkpoint, ed25519Verifier(world.ledger.logVkey));
+    const proof = receipt.inclusionProof.map((p: string) => fromBase64(p));
+    expect(
+      verifyInclusion(
+        BigInt(receipt.index),
+        checkpoint.size,
+        fromHex(receipt.leafHash),
+        proof,
+        checkpoint.root,
+      ),
+    ).toBe(true);
+    const again = await post(signed);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({
+      index: receipt.index,
+      eventHash: receipt.eventHash,
+      leafHash: receipt.leafHash,
+    });
+  });
+
+  test('400 CUSTODY_SCHEMA names the field; validation never alters the body', async () => {
+    const bad = world.sign(
+      'DE-BAFA',
+      'licence.issue',
+      { licence: 'L-X' },
+      { ...LICENCE_BODY, route: ['Netherlands'] },
+    );
+    const r = await expectRefusal(post(bad), 400, 'CUSTODY_SCHEMA');
+    expect(r.json().message).toContain('body.route.0');
+    // A string where a number belongs would be "fixed" by a coercing validator; here it is refused as signed.
+    const stringly = world.sign(
+      'DE-BAFA',
+      'licence.issue',
+      { licence: 'L-Y' },
+      {
+        ...LICENCE_BODY,
+        items: [{ model: 'G36', category: 'rifle', quantity: '5' as unknown as number }],
+      },
+    );
+    await expectRefusal(post(stringly), 400, 'CUSTODY_SCHEMA');
+    await expectRefusal(post({ event: report('SN-1').event }), 400, 'CUSTODY_SCHEMA');
+  });
+
+  test('400 CUSTODY_BAD_JSON for broken JSON and for __proto__ or constructor keys', async () => {
+    const raw = (body: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        payload: body,
+        headers: { 'content-type': 'application/json' },
+      });
+    await expectRefusal(raw('{"event":'), 400, 'CUSTODY_BAD_JSON');
+    await expectRefusal(raw('{"__proto__":{"x":1},"event":{},"sig":""}'), 400, 'CUSTODY_BAD_JSON');
+    await expectRefusal(
+      raw('{"constructor":{"prototype":{"x":1}},"event":{},"sig":""}'),
+      400,
+      'CUSTODY_BAD_JSON',
+    );
+  });
+
+  test('401 and 403 for signatures, keys, signers, roles, issuers and revoked keys', async () => {
+    const good = report('SN-0102');
+    const sig = Buffer.from(good.sig, 'base64');
+    sig[0] = (sig[0] as number) ^ 1;
+    await expectRefusal(post({ ...good, sig: sig.toString('base64') }), 401, 'CUSTODY_BAD_SIGNATURE');
+    await expectRefusal(
+      post(report('SN-0102', { key: generateKeyPair('ACME') })),
+      401,
+      'CUSTODY_UNKNOWN_KEY',
+    );
+    await expectRefusal(
+      post(signEvent({ ...good.event }, generateKeyPair('XX-NOBODY'))),
+      403,
+      'CUSTODY_UNKNOWN_SIGNER',
+    );
+    await expectRefusal(
+      post(world.sign('DE-CUSTOMS', 'licence.issue', { licence: 'L-Z' }, LICENCE_BODY)),
+      403,
+      'CUSTODY_ROLE_NOT_ALLOWED',
+    );
+    await expectRefusal(
+      post(world.sign('KE-NCC', 'licence.suspend', { licence: 'DE-L-2026-0001' }, { reason: 'x' })),
+      403,
+      'CUSTODY_NOT_ISSUER',
+    );
+    const key = await world.register('XX-REVOKED', ['inspector'], 'KE');
+    await world.submit(
+      'REGISTRAR',
+      'party.revoke-key',
+      { party: 'XX-REVOKED' },
+      { key: key.keyId, reason: 'lost' },
+    );
+    const revoked = world.sign(
+      'XX-REVOKED',
+      'item.report',
+      { serials: ['SN-1'] },
+      { kind: 'lost', reference: 'r' },
+    );
+    await expectRefusal(post(revoked), 403, 'CUSTODY_REVOKED_KEY');
+  });
+
+  test('409 for a stale prev, a replay and an existing subject; 422 for future times and unknown subjects', async () => {
+    await expectRefusal(
+      post(
+        world.sign(
+          'DE-BAFA',
+          'licence.amend',
+          { licence: 'DE-L-2026-0001' },
+          { reason: 'x', terms: {} },
+          { prev: null },
+        ),
+      ),
+      409,
+      'CUSTODY_STALE_PREV',
+    );
+    const first = report('SN-0103', { id: 'replay-test-1' });
+    expect((await post(first)).statusCode).toBe(201);
+    await expectRefusal(post(report('SN-0104', { id: 'replay-test-1' })), 409, 'CUSTODY_REPLAY');
+    await expectRefusal(
+      post(
+        world.sign('DE-BAFA', 'licence.issue', { licence: 'DE-L-2026-0001' }, LICENCE_BODY, { prev: null }),
+      ),
+      409,
+      'CUSTODY_SUBJECT_EXISTS',
+    );
+    const future = new Date(world.now.getTime() + 3_600_000).toISOString();
+    await expectRefusal(post(report('SN-0105', { time: future })), 422, 'CUSTODY_FUTURE_TIME');
+    await expectRefusal(
+      post(
+        world.sign(
+          'NL-CUSTOMS',
+          'shipment.transit',
+          { shipment: 'NOPE' },
+          {
+            location: 'NLRTM',
+            country: 'NL',
+            direction: 'entry',
+            sealsIntact: true,
+            inspected: false,
+            outcome: 'released',
+          },
+        ),
+      ),
+      422,
+      'CUSTODY_UNKNOWN_SUBJECT',
+    );
+  });
+
+  test('413 for a body over the limit, 415 for a body that is not JSON', async () => {
+    const huge = { ...report('SN-1'), padding: 'x'.repeat(200 * 1024) };
+    await expectRefusal(post(huge), 413, 'CUSTODY_TOO_LARGE');
+    const text = app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      payload: 'hello',
+      headers: { 'content-type': 'text/plain' },
+    });
+    await expectRefusal(text, 415, 'CUSTODY_UNSUPPORTED_MEDIA');
+  });
+
+  test('429 when a client goes over its rate, with Retry-After', async () => {
+    const limited = await createNode({ ledger: world.ledger, closeLedger: false, rateLimit: 2 });
+    for (let i = 0; i < 2; i++)
+      expect((await limited.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    const r = await limited.inject({ method: 'GET', url: '/healthz' });
+    expect(r.statusCode).toBe(429);
+    expect(r.json().code).toBe('CUSTODY_RATE_LIMITED');
+    expect(r.headers['retry-after']).toBeDefined();
+    await limited.close();
+  });
+
+  test('503 with Retry-After when the write queue is full, and when storage fails', async () => {
+    const full = await createNode({
+      ledger: world.ledger,
+      closeLedger: false,
+      rateLimit: false,
+      maxQueue: 0,
+    });
+    const r = await full.inject({ method: 'POST', url: '/v1/events', payload: report('SN-0106') });
+    expect({ status: r.statusCode, code: r.json().code, retry: r.headers['retry-after'] }).toEqual({
+      status: 503,
+      code: 'CUSTODY_OVERLOADED',
+      retry: '1',
+    });
+    await full.close();
+
+    const spy = vi
+      .spyOn(Log.prototype, 'append')
+      .mockRejectedValueOnce(Object.assign(new Error('disk'), { code: 'LEVEL_IO_ERROR' }));
+    await expectRefusal(post(report('SN-0107')), 503, 'CUSTODY_STORAGE');
+    spy.mockRestore();
+    expect((await post(report('SN-0107'))).statusCode).toBe(201);
+  });
+});
+
+describe('reads', () => {
+  test('GET /v1/checkpoint and /v1/log-key: a signed note that verifies with the key', async () => {
+    const cp = await get('/v1/checkpoint');
+    expect(cp.headers['content-type']).toMatch(/^text\/plain/);
+    const key = (await get('/v1/log-key')).body.trim();
+    expect(openCheckpoint(cp.body, ed25519Verifier(key)).checkpoint.size).toBe(BigInt(world.ledger.size));
+  });
+
+  test('GET /v1/entries pages, bounded, with the exact leaf bytes', async () => {
+    const page = (await get('/v1/entries?start=0&end=5')).json();
+    expect(page.entries.map((e: { index: number }) => e.index)).toEqual([0, 1, 2, 3, 4]);
+    expect(page.entries[0].event.type).toBe('ledger.genesis');
+    const one = (await get('/v1/entries/3')).json();
+    expect(hashLeaf(fromBase64(one.leaf))).toEqual((await world.ledger.event(3)).leafHash);
+    const small = await createNode({
+      ledger: world.ledger,
+      closeLedger: false,
+      rateLimit: false,
+      pageSize: 4,
+    });
+    const bounded = (await small.inject({ method: 'GET', url: '/v1/entries?start=2&end=100' })).json();
+    expect({ n: bounded.entries.length, next: bounded.next }).toEqual({ n: 4, next: 6 });
+    await small.close();
+    await expectRefusal(get('/v1/entries/99999'), 404, 'CUSTODY_OUT_OF_RANGE');
+    await expectRefusal(get('/v1/entries/007'), 400, 'CUSTODY_SCHEMA');
+    await expectRefusal(get('/v1/entries?start=5&end=2'), 400, 'CUSTODY_BAD_INPUT');
+    await expectRefusal(get('/v1/entries?start=99999999'), 404, 'CUSTODY_OUT_OF_RANGE');
+    await expectRefusal(get('/v1/entries/18446744073709551615'), 404, 'CUSTODY_OUT_OF_RANGE');
+  });
+
+  test('GET /v1/proof/inclusion and /v1/proof/consistency verify against checkpoints', async () => {
+    const size = world.ledger.size;
+    const { checkpoint } = openCheckpoint(world.ledger.checkpoint, ed25519Verifier(world.ledger.logVkey));
+    const inc = (await get(`/v1/proof/inclusion?index=7&size=${size}`)).json();
+    const leafHash = (await world.ledger.event(7)).leafHash;
+    expect(
+      verifyInclusion(
+        7n,
+        BigInt(size),
+        leafHash,
+        inc.proof.map((p: string) => fromBase64(p)),
+        checkpoint.root,
+      ),
+    ).toBe(true);
+    const con = (await get(`/v1/proof/consistency?from=5&to=${size}`)).json();
+    const oldRoot = rootOf((await world.ledger.events(0, 5)).map((e) => e.leafHash));
+    expect(
+      verifyConsistency(
+        5n,
+        BigInt(size),
+        con.proof.map((p: string) => fromBase64(p)),
+        oldRoot,
+        checkpoint.root,
+      ),
+    ).toBe(true);
+    await expectRefusal(get(`/v1/proof/inclusion?index=0&size=${size + 1}`), 400, 'CUSTODY_OUT_OF_RANGE');
+    await expectRefusal(get('/v1/proof/consistency?from=0'), 400, 'CUSTODY_BAD_PROOF');
+    await expectRefusal(get('/v1/proof/inclusion?index=x'), 400, 'CUSTODY_SCHEMA');
+    await expectRefusal(get('/v1/proof/inclusion?index=1&extra=1'), 400, 'CUSTODY_SCHEMA');
+  });
+
+  test('GET /v1/items/:serial, shipments, licences, parties: histories; their bundles verify offline', async () => {
+    const item = (await get('/v1/items/SN-0002')).json();
+    expect({ verdict: item.verdict, types: item.timeline.length }).toEqual({ verdict: 'clean', types: 7 });
+    for (const url of ['/v1/shipments/SHP-1', '/v1/licences/DE-L-2026-0001', '/v1/parties/ACME']) {
+      expect((await get(url)).json().verdict).toBe('clean');
+    }
+    const bundle = await get('/v1/items/SN-0002/bundle');
+    expect(bundle.headers['content-disposition']).toContain('serial-SN-0002.custody-bundle.json');
+    const result = await verifyBundle(bundle.json() as Bundle, world.ledger.logVkey, { now: world.now });
+    expect(result.verdict).toBe('clean');
+    const later = (
+      await get(`/v1/shipments/SHP-1?now=${new Date(world.now.getTime() + 400 * 86_400_000).toISOString()}`)
+    ).json();
+    expect(later.now).not.toBe(item.now);
+    await expectRefusal(get('/v1/items/NOPE'), 404, 'CUSTODY_NOT_FOUND');
+    await expectRefusal(get('/v1/items/SN-0002?now=yesterday'), 400, 'CUSTODY_BAD_INPUT');
+  });
+
+  test('GET /healthz, /metrics, /docs; unknown routes are 404 CUSTODY_NO_ROUTE', async () => {
+    expect((await get('/healthz')).json()).toMatchObject({ status: 'ok', size: world.ledger.size });
+    const metrics = (await get('/metrics')).body;
+    expect(metrics).toMatch(/custody_tree_size \d+/);
+    expect(metrics).toMatch(/custody_refusals_total\{code="CUSTODY_BAD_SIGNATURE"\} \d+/);
+    expect(metrics).toMatch(/custody_append_seconds_bucket/);
+    expect((await get('/docs/json')).json().paths['/v1/events'].post).toBeDefined();
+    expect((await get('/docs')).statusCode).toBeLessThan(400);
+    await expectRefusal(get('/v2/nothing'), 404, 'CUSTODY_NO_ROUTE');
+  });
+});
