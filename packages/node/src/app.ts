@@ -62,8 +62,9 @@ export async function createNode(options: NodeOptions): Promise<FastifyInstance>
   const batcher = new Batcher(ledger, {
     maxQueue: options.maxQueue ?? 10_000,
     maxGroup: options.maxGroup ?? 1_000,
-    onGroup: (size, seconds) => {
-      metrics.groupSize.observe(size);
+    onGroup: (outcomes, seconds) => {
+      metrics.groupSize.observe(outcomes.length);
+      metrics.appended.inc(outcomes.filter((o) => o.ok && !o.duplicate).length);
       metrics.appendSeconds.observe(seconds);
       metrics.treeSize.set(ledger.size);
     },
@@ -85,10 +86,6 @@ export async function createNode(options: NodeOptions): Promise<FastifyInstance>
     );
     metrics.refusals.inc({ code: error.code });
     return sendError(error, request, reply);
-  });
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (reply.statusCode === 201) metrics.appended.inc();
-    return payload;
   });
 
   await app.register(swagger, {

@@ -19,8 +19,8 @@ export interface BatcherOptions {
   readonly maxQueue: number;
   /** Submissions in one group at most. */
   readonly maxGroup: number;
-  /** Called after each group with its size and how long it took. */
-  readonly onGroup?: (size: number, seconds: number) => void;
+  /** Called after each group with its outcomes and how long it took. */
+  readonly onGroup?: (outcomes: readonly Outcome[], seconds: number) => void;
 }
 
 export class Batcher {
@@ -79,8 +79,8 @@ export class Batcher {
       )
       .then(
         (outcomes) => {
-          this.options.onGroup?.(group.length, Number(process.hrtime.bigint() - started) / 1e9);
-          group.forEach((w, i) => w.resolve(outcomes[i] as Outcome));
+          this.options.onGroup?.(outcomes, Number(process.hrtime.bigint() - started) / 1e9);
+          for (const [i, w] of group.entries()) w.resolve(outcomes[i] as Outcome);
         },
         (error) => {
           for (const w of group) w.reject(error);
