@@ -118,40 +118,49 @@ export function lookupIn(events: readonly LoggedEvent[]): Lookup {
 }
 
 /**
- * Every signature checked with the key the signer had at that entry, and every
- * chain followed: each event's `prev` must be the hash of the chain's previous
- * event in the set. Returns what broke, in log order; empty if all holds.
+ * Checks events one at a time, in log order: each signature with the key its
+ * signer had at that entry (the registry is rebuilt as it goes), and each
+ * chain: an event's `prev` must be the hash of its chain's previous event
+ * seen. Serves bundle verification (over a set) and audits (over the log).
  */
-export function verifyEvents(events: readonly LoggedEvent[]): string[] {
-  const problems: string[] = [];
-  const registry = new Registry();
-  const heads = new Map<string, string>();
-  for (const e of [...events].sort((a, b) => a.index - b.index)) {
+export class EventChecker {
+  private readonly registry = new Registry();
+  private readonly heads = new Map<string, string>();
+
+  /** What is wrong with this event, given all earlier ones; empty if nothing. */
+  check(e: LoggedEvent): string[] {
+    const problems: string[] = [];
     const isGenesis = e.event.type === 'ledger.genesis';
-    if (isGenesis) registry.apply(e.event, e.index);
-    const party = registry.get(e.event.signer);
-    const key = party?.keys.find((k) => k.keyId === e.event.key);
+    if (isGenesis) this.registry.apply(e.event, e.index);
+    const key = this.registry.get(e.event.signer)?.keys.find((k) => k.keyId === e.event.key);
     const usable = key !== undefined && (isGenesis ? key.added === e.index : keyUsableAt(key, e.index));
-    const publicKey = usable ? registry.publicKey(e.event.signer, e.event.key) : undefined;
+    const publicKey = usable ? this.registry.publicKey(e.event.signer, e.event.key) : undefined;
     if (publicKey === undefined) {
       problems.push(`entry ${e.index}: ${e.event.signer} had no usable key ${e.event.key} at that point`);
     } else if (!verifyEvent(e.event, e.sig, publicKey)) {
       problems.push(`entry ${e.index}: the signature of ${e.event.signer} does not verify`);
     }
-    if (!isGenesis) registry.apply(e.event, e.index);
+    if (!isGenesis) this.registry.apply(e.event, e.index);
     const chain = chainOf(e.event);
-    if (chain === undefined) continue;
-    const expected = heads.get(chain) ?? null;
-    if (e.event.prev !== expected) {
-      problems.push(
-        expected === null
-          ? `entry ${e.index}: on ${chain}, it follows an event that is not here (an entry is missing)`
-          : `entry ${e.index}: on ${chain}, prev does not link to the previous event (an entry is missing or altered)`,
-      );
+    if (chain !== undefined) {
+      const expected = this.heads.get(chain) ?? null;
+      if (e.event.prev !== expected) {
+        problems.push(
+          expected === null
+            ? `entry ${e.index}: on ${chain}, it follows an event that is not here (an entry is missing)`
+            : `entry ${e.index}: on ${chain}, prev does not link to the previous event (an entry is missing or altered)`,
+        );
+      }
+      this.heads.set(chain, e.hash);
     }
-    heads.set(chain, e.hash);
+    return problems;
   }
-  return problems;
+}
+
+/** Every problem of a set of events (see EventChecker), in log order; empty if all holds. */
+export function verifyEvents(events: readonly LoggedEvent[]): string[] {
+  const checker = new EventChecker();
+  return [...events].sort((a, b) => a.index - b.index).flatMap((e) => checker.check(e));
 }
 
 export interface TimelineItem {

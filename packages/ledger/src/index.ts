@@ -50,8 +50,10 @@ export {
   verifyEvent,
 } from './events/sign.js';
 export { chainOf, indexKeysOf, MAY_SIGN, serialsOf } from './events/vocabulary.js';
+export { EMPTY_FRONTIER, extendFrontier, type Frontier, frontierRoot } from './frontier.js';
 export {
   type Assessment,
+  EventChecker,
   gather,
   type Lookup,
   lookupIn,

@@ -13,13 +13,21 @@ import type { JsonObject } from './canonical.js';
 import { CustodyError } from './errors.js';
 import type { LoggedEvent, Policy } from './events/schema.js';
 import { parseEvent } from './events/schema.js';
-import { eventHash, verifyEvent, verifyEventAsync } from './events/sign.js';
-import { type Assessment, assess, gather, type Lookup, type Subject, subjectKey } from './history.js';
+import { eventHash, verifyEventAsync } from './events/sign.js';
+import {
+  type Assessment,
+  assess,
+  EventChecker,
+  gather,
+  type Lookup,
+  type Subject,
+  subjectKey,
+} from './history.js';
 import { CustodyState, indexed } from './indexes.js';
 import type { LeafEntry } from './leaf.js';
 import { Log, type StoredEntry } from './log.js';
 import type { Hash } from './merkle.js';
-import { keyUsableAt, partyPublicKey, Registry } from './registry.js';
+import { partyPublicKey } from './registry.js';
 import { type Admitted, admit, readSubmission } from './sequencer.js';
 import type { KeySpace } from './store.js';
 
@@ -229,6 +237,15 @@ export class Ledger {
     );
   }
 
+  /**
+   * The hash of the latest event on a chain (`shipment:X`, `licence:L`,
+   * `party:P`, `event:HASH`), i.e. the `prev` the next event must carry;
+   * null when the chain has no events yet.
+   */
+  async head(chain: string): Promise<string | null> {
+    return (await new CustodyState(this.space).head(chain)) ?? null;
+  }
+
   /** One entry with its event. */
   async event(index: number | bigint): Promise<EventEntry> {
     return toEventEntry(await this.log.entry(index));
@@ -301,18 +318,22 @@ export class Ledger {
    * event's signature under the key its signer had at that entry.
    */
   audit(options: Pick<AuditOptions, 'onProgress'> = {}): Promise<AuditReport> {
-    const registry = new Registry();
+    const checker = new EventChecker();
     const checkEntry = (entry: LeafEntry, index: number): string | undefined => {
-      const event = entry.event as unknown as LoggedEvent['event'];
-      if (event.type === 'ledger.genesis') registry.apply(event, index);
-      const key = registry.get(event.signer)?.keys.find((k) => k.keyId === event.key);
-      const usable = key !== undefined && (event.type === 'ledger.genesis' || keyUsableAt(key, index));
-      const publicKey = usable ? registry.publicKey(event.signer, event.key) : undefined;
-      if (publicKey === undefined || !verifyEvent(event, entry.sig, publicKey)) {
-        return `the signature of ${event.signer} (key ${event.key}) does not verify`;
+      let event: LoggedEvent['event'];
+      try {
+        event = parseEvent(entry.event);
+      } catch (e) {
+        return (e as Error).message;
       }
-      if (event.type !== 'ledger.genesis') registry.apply(event, index);
-      return undefined;
+      const problems = checker.check({
+        index,
+        received: entry.received,
+        event,
+        sig: entry.sig,
+        hash: eventHash(event),
+      });
+      return problems.length === 0 ? undefined : problems.join('; ');
     };
     return this.log.audit({ ...options, checkEntry });
   }

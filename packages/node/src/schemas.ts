@@ -75,6 +75,17 @@ export const ConsistencyProof = Type.Object({
   proof: Type.Array(B64Hash),
 });
 
+export const HeadQuery = Type.Object(
+  {
+    chain: Type.String({
+      pattern: '^(shipment|licence|party|event):[^\\s]{1,64}$',
+      description: 'e.g. shipment:SHP-1',
+    }),
+  },
+  { additionalProperties: false },
+);
+export const Head = Type.Object({ chain: Type.String(), head: Type.Union([Hex, Type.Null()]) });
+
 export const HistoryQuery = Type.Object(
   {
     now: Type.Optional(

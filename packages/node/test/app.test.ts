@@ -282,6 +282,14 @@ describe('reads', () => {
     await expectRefusal(get('/v1/entries/18446744073709551615'), 404, 'CUSTODY_OUT_OF_RANGE');
   });
 
+  test('GET /v1/heads gives the prev a new event on a chain must carry', async () => {
+    const head = (await get('/v1/heads?chain=shipment:SHP-1')).json();
+    const last = (await world.history({ shipment: 'SHP-1' })).timeline.at(-1);
+    expect(head).toEqual({ chain: 'shipment:SHP-1', head: last?.hash });
+    expect((await get('/v1/heads?chain=shipment:NEW-1')).json().head).toBeNull();
+    await expectRefusal(get('/v1/heads?chain=nonsense'), 400, 'CUSTODY_SCHEMA');
+  });
+
   test('GET /v1/proof/inclusion and /v1/proof/consistency verify against checkpoints', async () => {
     const size = world.ledger.size;
     const { checkpoint } = openCheckpoint(world.ledger.checkpoint, ed25519Verifier(world.ledger.logVkey));

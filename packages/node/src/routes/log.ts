@@ -9,6 +9,8 @@ import {
   EntriesQuery,
   Entry,
   ErrorBody,
+  Head,
+  HeadQuery,
   InclusionProof,
   InclusionQuery,
   IndexParams,
@@ -65,6 +67,18 @@ export function logRoutes(app: FastifyInstance, ledger: Ledger, pageSize: number
     '/v1/entries/:index',
     { schema: { summary: 'One entry', params: IndexParams, response: { 200: Entry, ...errors } } },
     async (request) => entryJson(await ledger.event(parseUint64(request.params.index, 'index'))),
+  );
+
+  app.get<{ Querystring: Static<typeof HeadQuery> }>(
+    '/v1/heads',
+    {
+      schema: {
+        summary: 'The latest event of a chain: the prev the next event on it must carry',
+        querystring: HeadQuery,
+        response: { 200: Head, ...errors },
+      },
+    },
+    async (request) => ({ chain: request.query.chain, head: await ledger.head(request.query.chain) }),
   );
 
   app.get<{ Querystring: Static<typeof InclusionQuery> }>(
