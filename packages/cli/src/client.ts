@@ -1,0 +1,51 @@
+/** A thin HTTP client for a Custody node: JSON in and out, refusals as errors with the node's code. */
+import { CliError, EXIT } from './exit.js';
+
+export class NodeClient {
+  constructor(readonly base: string) {}
+
+  private async request(path: string, init?: RequestInit): Promise<Response> {
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, this.base), { ...init, signal: AbortSignal.timeout(60_000) });
+    } catch (e) {
+      const why = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+      throw new CliError(
+        `cannot reach the node at ${this.base} (${why}); start one with "custody serve" or pass --node`,
+        EXIT.usage,
+        'CUSTODY_CONNECTION',
+      );
+    }
+    if (!response.ok) {
+      let body: { code?: string; message?: string } = {};
+      try {
+        body = (await response.json()) as typeof body;
+      } catch {
+        // not JSON: keep the status alone
+      }
+      throw new CliError(
+        `the node refused (${response.status} ${body.code ?? 'error'}): ${body.message ?? response.statusText}`,
+        EXIT.usage,
+        body.code ?? `HTTP_${response.status}`,
+      );
+    }
+    return response;
+  }
+
+  async json<T>(path: string): Promise<T> {
+    return (await (await this.request(path)).json()) as T;
+  }
+
+  async text(path: string): Promise<string> {
+    return (await this.request(path)).text();
+  }
+
+  async post<T>(path: string, body: unknown): Promise<T> {
+    const response = await this.request(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return (await response.json()) as T;
+  }
+}

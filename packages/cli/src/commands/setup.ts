@@ -1,0 +1,174 @@
+/** Setting up: a ledger and its keys (init), running its node (serve), new keys (keygen). */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { generateKeyPair, Ledger, readKeyFile, signEvent, writeKeyFile } from '@custody/ledger';
+import { closeOnSignals, serve } from '@custody/node';
+import type { Command } from 'commander';
+import { contextOf } from '../context.js';
+import { CliError } from '../exit.js';
+import { newEventId, nowIso } from '../send.js';
+
+/** Where init puts things inside --data DIR. */
+export const layout = (dir: string) => ({
+  ledger: join(dir, 'ledger'),
+  nodeKey: join(dir, 'node.key'),
+  registrarKey: join(dir, 'registrar.key'),
+});
+
+const int = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new CliError(`${name} must be a whole number`);
+  return n;
+};
+
+export interface InitOptions {
+  data: string;
+  origin: string;
+  registrar: string;
+  country: string;
+  deliveryDays: number;
+  verificationDays: number;
+  maxBackdateDays: number;
+}
+
+/** Creates the ledger, the node key and the registrar key, and writes the genesis. Returns the log vkey. */
+export async function initLedger(o: InitOptions): Promise<{ logVkey: string; registrarVkey: string }> {
+  await mkdir(o.data, { recursive: true });
+  const paths = layout(o.data);
+  const nodeKey = generateKeyPair(o.origin);
+  const registrar = generateKeyPair(o.registrar);
+  await writeKeyFile(paths.nodeKey, nodeKey);
+  await writeKeyFile(paths.registrarKey, registrar);
+  const ledger = await Ledger.create(paths.ledger, { origin: o.origin, secretKey: nodeKey.secretKey });
+  try {
+    const genesis = signEvent(
+      {
+        type: 'ledger.genesis',
+        id: newEventId(),
+        time: nowIso(),
+        prev: null,
+        subject: {},
+        body: {
+          origin: o.origin,
+          registrar: {
+            id: o.registrar,
+            name: `${o.origin} registrar`,
+            country: o.country,
+            keys: [registrar.vkey],
+          },
+          policy: {
+            deliveryDays: o.deliveryDays,
+            verificationDays: o.verificationDays,
+            maxBackdateDays: o.maxBackdateDays,
+            maxFutureSeconds: 300,
+          },
+        },
+      },
+      registrar,
+    );
+    await ledger.submitOne(genesis);
+  } finally {
+    await ledger.close();
+  }
+  return { logVkey: nodeKey.vkey, registrarVkey: registrar.vkey };
+}
+
+export function setupCommands(program: Command): void {
+  program
+    .command('init')
+    .description('create a ledger with its node key and registrar key, and print the log key')
+    .requiredOption('--data <dir>', 'folder for the ledger and its keys')
+    .requiredOption('--origin <name>', 'the log’s name, e.g. custody.example/log')
+    .option('--registrar <id>', 'party id of the registrar', 'REGISTRAR')
+    .option('--country <cc>', 'registrar’s country (ISO 3166 alpha-2)', 'CH')
+    .option(
+      '--delivery-days <n>',
+      'days from dispatch until a delivery is overdue',
+      int('--delivery-days'),
+      30,
+    )
+    .option(
+      '--verification-days <n>',
+      'days from delivery until verification is overdue',
+      int('--verification-days'),
+      90,
+    )
+    .option(
+      '--max-backdate-days <n>',
+      'how far a claimed time may precede its receipt',
+      int('--max-backdate-days'),
+      7,
+    )
+    .addHelpText('after', '\nExample:\n  custody init --data ./custody-data --origin customs.example/log\n')
+    .action(async (o: InitOptions, command: Command) => {
+      const { out } = contextOf(command);
+      const { logVkey, registrarVkey } = await initLedger(o);
+      const paths = layout(o.data);
+      out.result({
+        origin: o.origin,
+        logKey: logVkey,
+        registrarKey: registrarVkey,
+        ledger: paths.ledger,
+        nodeKeyFile: paths.nodeKey,
+        registrarKeyFile: paths.registrarKey,
+      });
+      out.line(`Created ledger ${out.c.bold(o.origin)} in ${paths.ledger}`);
+      out.line(`Log key (give it to everyone who verifies): ${out.c.bold(logVkey)}`);
+      out.line(`Node key: ${paths.nodeKey} (secret, mode 0600)`);
+      out.line(`Registrar key: ${paths.registrarKey} (secret, mode 0600)`);
+      out.line(`Next: custody serve --data ${o.data}`);
+    });
+
+  program
+    .command('serve')
+    .description('run the node on a ledger created by init')
+    .requiredOption('--data <dir>', 'the folder given to init')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0: any free port)', int('--port'), 8080)
+    .option('--rate-limit <n>', 'requests per client per minute (0: none)', int('--rate-limit'), 6000)
+    .option('--log-level <level>', 'fatal, error, warn, info or debug', 'warn')
+    .addHelpText(
+      'after',
+      '\nExample:\n  custody serve --data ./custody-data --port 8080\n\nStops gracefully on SIGTERM or Ctrl-C: the group in flight is written first.\n',
+    )
+    .action(
+      async (
+        o: { data: string; host: string; port: number; rateLimit: number; logLevel: string },
+        command: Command,
+      ) => {
+        const { out } = contextOf(command);
+        const paths = layout(o.data);
+        const key = await readKeyFile(paths.nodeKey);
+        const { app, url } = await serve({
+          dataDir: paths.ledger,
+          secretKey: key.secretKey,
+          host: o.host,
+          port: o.port,
+          rateLimit: o.rateLimit === 0 ? false : o.rateLimit,
+          logger: { level: o.logLevel },
+        });
+        out.result({ url, origin: key.name, logKey: key.vkey });
+        out.line(`custody node for ${key.name} listening on ${url}`);
+        out.line(`log key: ${key.vkey}`);
+        closeOnSignals(app, (signal) =>
+          out.line(`stopped on ${signal}; every acknowledged event is on disk`),
+        );
+      },
+    );
+
+  program
+    .command('keygen')
+    .description('make a new key pair for a party; prints the public key (vkey) to register')
+    .requiredOption('--name <party>', 'the party id the key belongs to, e.g. NL-CUSTOMS')
+    .requiredOption('--out <file>', 'where to write the secret key file (mode 0600, never overwritten)')
+    .addHelpText('after', '\nExample:\n  custody keygen --name NL-CUSTOMS --out nl-customs.key\n')
+    .action(async (o: { name: string; out: string }, command: Command) => {
+      const { out } = contextOf(command);
+      const key = generateKeyPair(o.name);
+      await writeKeyFile(o.out, key);
+      out.result({ name: key.name, keyId: key.keyId, vkey: key.vkey, file: o.out });
+      out.line(`Wrote ${o.out} (secret; keep it private)`);
+      out.line(`Public key: ${out.c.bold(key.vkey)}`);
+      out.line('Ask the registrar to register it: custody party register --id … --vkey <the public key>');
+    });
+}

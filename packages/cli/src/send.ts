@@ -1,0 +1,89 @@
+/**
+ * Building, signing and sending events. The event is built and signed here
+ * with the local key file; only the signed event goes to the node, and the
+ * receipt that comes back is checked against the log's key before it is
+ * believed.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  type CustodyEvent,
+  chainOf,
+  type EventOfType,
+  type EventType,
+  ed25519Verifier,
+  fromBase64,
+  fromHex,
+  type KeyPair,
+  openCheckpoint,
+  type Receipt,
+  signEvent,
+  verifyInclusion,
+} from '@custody/ledger';
+import type { NodeClient } from './client.js';
+import { CliError, EXIT } from './exit.js';
+
+export interface Sent {
+  readonly receipt: Receipt;
+  readonly event: CustodyEvent;
+}
+
+/** A fresh event id: 128 random bits, hex. */
+export const newEventId = (): string => randomBytes(16).toString('hex');
+
+/** Now, to the second, as signers write it. */
+export const nowIso = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export async function sendEvent<T extends EventType>(
+  client: NodeClient,
+  key: KeyPair,
+  type: T,
+  subject: EventOfType<T>['subject'],
+  body: EventOfType<T>['body'],
+  options: { time?: string; logKey?: string } = {},
+): Promise<Sent> {
+  const draft = {
+    v: 1,
+    type,
+    id: newEventId(),
+    time: options.time ?? nowIso(),
+    signer: key.name,
+    key: key.keyId,
+    prev: null,
+    subject,
+    body,
+  } as CustodyEvent;
+  const chain = chainOf(draft);
+  const prev =
+    chain === undefined
+      ? null
+      : (await client.json<{ head: string | null }>(`/v1/heads?chain=${encodeURIComponent(chain)}`)).head;
+  const signed = signEvent({ ...draft, prev } as never, key);
+  const receipt = await client.post<Receipt>('/v1/events', signed);
+  checkReceipt(receipt, options.logKey ?? (await client.text('/v1/log-key')).trim());
+  return { receipt, event: signed.event };
+}
+
+/** A receipt is believed only if its proof leads to a checkpoint the log signed. */
+export function checkReceipt(receipt: Receipt, logKey: string): void {
+  try {
+    const { checkpoint } = openCheckpoint(receipt.checkpoint, ed25519Verifier(logKey));
+    const proof = receipt.inclusionProof.map((p) => fromBase64(p));
+    if (
+      verifyInclusion(
+        BigInt(receipt.index),
+        checkpoint.size,
+        fromHex(receipt.leafHash),
+        proof,
+        checkpoint.root,
+      )
+    )
+      return;
+  } catch {
+    // falls through to the refusal below
+  }
+  throw new CliError(
+    `the node's receipt for entry ${receipt.index} does not verify against the log key; do not rely on it`,
+    EXIT.invalid,
+    'CUSTODY_BAD_RECEIPT',
+  );
+}
