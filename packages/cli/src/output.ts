@@ -49,10 +49,16 @@ export function createOutput(json: boolean): Output {
     note: (text) => process.stderr.write(`${text}\n`),
     table(head, rows) {
       if (json) return;
+      const cells = [head, ...rows].map((r) => r.map((x) => String(x)));
+      const widths = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)) + 2);
+      const total = Math.max(80, Math.min(process.stdout.columns ?? 120, 160));
+      const fixed = widths.slice(0, -1).reduce((a, b) => a + b, 0) + head.length + 1;
+      widths[widths.length - 1] = Math.max(20, Math.min(widths.at(-1) ?? 20, total - fixed));
       const table = new Table({
         head: head.map((h) => c.bold(h)),
         style: { head: [], border: [] },
         wordWrap: true,
+        colWidths: widths,
       });
       table.push(...rows.map((r) => r.map(String)));
       process.stdout.write(`${table.toString()}\n`);
