@@ -184,6 +184,10 @@ export class Store {
           },
         );
       }
+      if (/lock/i.test(reason)) {
+        const why = `the ledger in ${dir} is in use by another process (a running node?); stop it, or go through it with --node`;
+        throw new CustodyError('CUSTODY_STORAGE', why, 503, { cause });
+      }
       throw new CustodyError('CUSTODY_STORAGE', `cannot open the ledger in ${dir}: ${reason}`, 503, {
         cause,
       });

@@ -1,0 +1,481 @@
+/**
+ * Every user's job from the terminal, with the real binary against a live
+ * node: the clean transfer, three diversions, refusals, offline verification,
+ * tampering, and a log that rolled back.
+ */
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Level } from 'level';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { custody, custodyJson, type Served, serveNode, tempDir } from './support.js';
+
+const root = tempDir();
+const data = join(root, 'data');
+const env = { CUSTODY_CONFIG_DIR: join(root, 'config') };
+const registrarKey = join(data, 'registrar.key');
+let node: Served;
+let logKey: string;
+
+const keyOf = (party: string) => join(root, `${party}.key`);
+/** custody with the node, the config folder and the party's key. */
+const as = (party: string | undefined, args: string[]) =>
+  custody(
+    [
+      ...args,
+      '--node',
+      node.url,
+      ...(party === undefined ? [] : ['--key', party === 'REGISTRAR' ? registrarKey : keyOf(party)]),
+    ],
+    env,
+  );
+
+async function ok(run: Promise<{ code: number; stdout: string; stderr: string }>) {
+  const r = await run;
+  if (r.code !== 0) throw new Error(`exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+const PARTIES: [string, string, string][] = [
+  ['ACME', 'manufacturer', 'DE'],
+  ['EXPORTCO', 'exporter', 'DE'],
+  ['DE-BAFA', 'licensing-authority', 'DE'],
+  ['KE-NCC', 'licensing-authority', 'KE'],
+  ['DE-CUSTOMS', 'customs', 'DE'],
+  ['NL-CUSTOMS', 'customs', 'NL'],
+  ['PL-CUSTOMS', 'customs', 'PL'],
+  ['KE-POLICE', 'consignee', 'KE'],
+  ['KE-BROKER', 'consignee', 'KE'],
+];
+
+const serialRange = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => `${prefix}${String(i + 1).padStart(4, '0')}`);
+
+/** One transfer through the CLI; `divert` changes a step. */
+async function transfer(
+  name: string,
+  serials: string[],
+  divert: { via?: [string, string, string]; consignee?: string; before?: () => Promise<void> } = {},
+) {
+  const csv = join(root, `${name}.csv`);
+  await writeFile(csv, `serial\n${serials.join('\n')}\n`);
+  const licence = `DE-L-${name}`;
+  await ok(
+    as('ACME', [
+      'manufacture',
+      '--csv',
+      csv,
+      '--make',
+      'Acme',
+      '--model',
+      'G36',
+      '--category',
+      'assault rifle',
+      '--calibre',
+      '5.56x45mm',
+      '--site',
+      'Oberndorf',
+      '--marking-country',
+      'DE',
+      '--year',
+      '2026',
+      '--holder',
+      'EXPORTCO',
+    ]),
+  );
+  const euc = join(root, `${name}-euc.pdf`);
+  await writeFile(euc, `end-user certificate for ${name}`);
+  await ok(
+    as('DE-BAFA', [
+      'licence',
+      'issue',
+      '--licence',
+      licence,
+      '--exporter',
+      'EXPORTCO',
+      '--consignee',
+      'KE-POLICE',
+      '--end-user',
+      'Kenya National Police Service',
+      '--item',
+      `G36:assault rifle:${serials.length}`,
+      '--route',
+      'NL',
+      '--valid-from',
+      '2025-01-01',
+      '--valid-until',
+      '2027-12-31',
+      '--end-use',
+      'law enforcement',
+      '--euc-number',
+      `EUC-${name}`,
+      '--euc-issuer',
+      'KE Ministry of Interior',
+      '--euc-issued',
+      '2026-01-10',
+      '--euc-expires',
+      '2027-12-31',
+      '--euc-document',
+      euc,
+      '--delivery-verification',
+      '--no-reexport',
+    ]),
+  );
+  await divert.before?.();
+  await ok(
+    as('EXPORTCO', [
+      'dispatch',
+      '--shipment',
+      `SHP-${name}`,
+      '--licence',
+      licence,
+      '--csv',
+      csv,
+      '--from',
+      'DEHAM',
+      '--to',
+      'KEMBA',
+      '--seal',
+      'S-1',
+    ]),
+  );
+  await ok(
+    as('DE-CUSTOMS', [
+      'transit',
+      '--shipment',
+      `SHP-${name}`,
+      '--location',
+      'DEHAM',
+      '--country',
+      'DE',
+      '--direction',
+      'exit',
+    ]),
+  );
+  const [customs, country, location] = divert.via ?? ['NL-CUSTOMS', 'NL', 'NLRTM'];
+  await ok(
+    as(customs, [
+      'transit',
+      '--shipment',
+      `SHP-${name}`,
+      '--location',
+      location,
+      '--country',
+      country,
+      '--direction',
+      'transshipment',
+      '--inspected',
+      '--sighted',
+      serials.slice(0, 2).join(','),
+    ]),
+  );
+  await ok(
+    as(divert.consignee ?? 'KE-POLICE', [
+      'deliver',
+      '--shipment',
+      `SHP-${name}`,
+      '--location',
+      'KEMBA',
+      '--csv',
+      csv,
+    ]),
+  );
+  await ok(
+    as('KE-NCC', [
+      'verify-delivery',
+      '--shipment',
+      `SHP-${name}`,
+      '--csv',
+      csv,
+      '--method',
+      'on-site',
+      '--end-use',
+      'confirmed',
+    ]),
+  );
+}
+
+beforeAll(async () => {
+  const init = await custodyJson<{ logKey: string }>(
+    ['init', '--data', data, '--origin', 'e2e.custody.test/log'],
+    env,
+  );
+  expect(init.code).toBe(0);
+  logKey = init.json.logKey;
+  node = await serveNode(data);
+  for (const [id, role, country] of PARTIES) {
+    const key = await custodyJson<{ vkey: string }>(['keygen', '--name', id, '--out', keyOf(id)], env);
+    await ok(
+      as('REGISTRAR', [
+        'party',
+        'register',
+        '--id',
+        id,
+        '--name',
+        `${id} office`,
+        '--roles',
+        role,
+        '--country',
+        country,
+        '--vkey',
+        key.json.vkey,
+      ]),
+    );
+  }
+});
+
+afterAll(async () => {
+  if (node.child.exitCode === null) await node.stop();
+});
+
+describe('the clean transfer', () => {
+  test('recorded by each party with its own key, and verified by an investigator: exit 0, CLEAN', async () => {
+    await transfer('clean', serialRange('SN-C', 100));
+    const human = await as(undefined, ['verify', 'SN-C0042', '--log-key', logKey]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('Verdict: CLEAN');
+    expect(human.stdout).toMatch(/✓ inclusion proofs: \d+ entries proven/);
+    expect(human.stdout).toContain('first verification of e2e.custody.test/log');
+    const json = await custodyJson<{ verdict: string; flags: unknown[]; timeline: { type: string }[] }>(
+      ['verify', 'SN-C0042', '--node', node.url, '--log-key', logKey],
+      env,
+    );
+    expect(json.code).toBe(0);
+    expect(json.json.verdict).toBe('clean');
+    expect(json.json.timeline.map((t) => t.type)).toEqual([
+      'item.manufacture',
+      'licence.issue',
+      'shipment.dispatch',
+      'shipment.transit',
+      'shipment.transit',
+      'shipment.deliver',
+      'delivery.verify',
+    ]);
+    const history = await as(undefined, ['history', 'SN-C0042']);
+    expect(history.stdout).toContain('shipment.deliver');
+    expect(history.stdout).toContain('not verified; use custody verify');
+  });
+
+  test('bulk manufacture splits 100,000 serials from a CSV file into events that fit the log', async () => {
+    const csv = join(root, 'bulk.csv');
+    await writeFile(csv, `serial\n${serialRange('BULK-', 100_000).join('\n')}\n`);
+    const r = await custodyJson<{ event: { subject: { serials: string[] } } }[]>(
+      [
+        'manufacture',
+        '--csv',
+        csv,
+        '--make',
+        'Acme',
+        '--model',
+        'P8',
+        '--category',
+        'pistol',
+        '--calibre',
+        '9mm',
+        '--site',
+        'Oberndorf',
+        '--node',
+        node.url,
+        '--key',
+        keyOf('ACME'),
+      ],
+      env,
+    );
+    expect(r.code).toBe(0);
+    expect(r.json.length).toBeGreaterThan(1);
+    expect(r.json.reduce((n, s) => n + s.event.subject.serials.length, 0)).toBe(100_000);
+  });
+});
+
+describe('diverted transfers: exit 1, FLAGGED, with the flag named', () => {
+  test('a transit through Poland, off the licensed route → ROUTE_DEVIATION', async () => {
+    await transfer('route', serialRange('SN-R', 5), { via: ['PL-CUSTOMS', 'PL', 'PLGDN'] });
+    const r = await custodyJson<{ verdict: string; flags: { code: string }[] }>(
+      ['verify', 'SN-R0001', '--node', node.url],
+      env,
+    );
+    expect({ code: r.code, verdict: r.json.verdict, flags: r.json.flags.map((f) => f.code) }).toEqual({
+      code: 1,
+      verdict: 'flagged',
+      flags: ['ROUTE_DEVIATION'],
+    });
+    const human = await as(undefined, ['verify', 'SN-R0001']);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(
+      /ROUTE_DEVIATION \(high, entries [\d, ]+\): shipment SHP-route passed through PL/,
+    );
+    expect(human.stdout).toContain('Verdict: FLAGGED');
+  });
+
+  test('delivered to a broker instead of the licensed consignee → CONSIGNEE_MISMATCH', async () => {
+    await transfer('broker', serialRange('SN-K', 5), { consignee: 'KE-BROKER' });
+    const r = await custodyJson<{ flags: { code: string }[] }>(
+      ['verify', 'SN-K0003', '--node', node.url],
+      env,
+    );
+    expect({ code: r.code, flags: r.json.flags.map((f) => f.code) }).toEqual({
+      code: 1,
+      flags: ['CONSIGNEE_MISMATCH'],
+    });
+  });
+
+  test('an item reported destroyed, then shipped → AFTER_TERMINAL', async () => {
+    await transfer('ghost', serialRange('SN-G', 5), {
+      before: async () => {
+        await ok(
+          as('ACME', ['report', '--serials', 'SN-G0004', '--kind', 'destroyed', '--reference', 'QA-scrap-1']),
+        );
+      },
+    });
+    const r = await custodyJson<{ flags: { code: string }[] }>(
+      ['verify', 'SN-G0004', '--node', node.url],
+      env,
+    );
+    expect({ code: r.code, flags: r.json.flags.map((f) => f.code) }).toEqual({
+      code: 1,
+      flags: ['AFTER_TERMINAL'],
+    });
+  });
+});
+
+describe('refusals and usage errors: exit 3 with the node’s reason', () => {
+  test('a customs officer cannot issue a licence; a missing option is a usage error; a dead node is a connection error', async () => {
+    const refused = await as('DE-CUSTOMS', [
+      'licence',
+      'suspend',
+      '--licence',
+      'DE-L-clean',
+      '--reason',
+      'not mine',
+    ]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/CUSTODY_ROLE_NOT_ALLOWED/);
+    const json = await custodyJson<{ error: { code: string } }>(
+      [
+        'licence',
+        'suspend',
+        '--licence',
+        'DE-L-clean',
+        '--reason',
+        'x',
+        '--node',
+        node.url,
+        '--key',
+        keyOf('DE-CUSTOMS'),
+      ],
+      env,
+    );
+    expect({ code: json.code, error: json.json.error.code }).toEqual({
+      code: 3,
+      error: 'CUSTODY_ROLE_NOT_ALLOWED',
+    });
+    expect((await custody(['dispatch', '--shipment', 'X'], env)).code).toBe(3);
+    const dead = await custody(['history', 'SN-C0001', '--node', 'http://127.0.0.1:9'], env);
+    expect(dead.code).toBe(3);
+    expect(dead.stderr).toContain('cannot reach the node');
+    expect((await custody(['--help'])).code).toBe(0);
+    expect((await custody(['verify', '--help'])).stdout).toContain(
+      'Exit codes: 0 clean, 1 flagged, 2 invalid',
+    );
+  });
+});
+
+describe('offline, tampered and rolled back', () => {
+  let bundleFile: string;
+
+  test('bundle export, then verify --bundle with the node stopped', async () => {
+    bundleFile = join(root, 'SN-C0007.custody-bundle.json');
+    await ok(as(undefined, ['bundle', 'export', 'SN-C0007', '--out', bundleFile, '--log-key', logKey]));
+    const before = join(root, 'data-before');
+    const stopped = await node.stop();
+    expect(stopped.code).toBe(0);
+    expect(stopped.stdout).toContain('stopped on SIGTERM');
+    await cp(data, before, { recursive: true });
+    const offline = await custody(['verify', '--bundle', bundleFile, '--log-key', logKey], env);
+    expect(offline.code).toBe(0);
+    expect(offline.stdout).toContain('Verdict: CLEAN');
+    node = await serveNode(data);
+  });
+
+  test('a bundle changed by one byte of a leaf, a proof or the checkpoint: exit 2, saying what broke', async () => {
+    const text = await readFile(bundleFile, 'utf8');
+    const leafAt = text.indexOf('"leaf":"') + 20;
+    const proofAt = text.indexOf('\\nindex ', text.indexOf('"proof":"')) + 14;
+    const rootAt = text.indexOf('\\n', text.indexOf('\\n', text.indexOf('"checkpoint":"')) + 2) + 6;
+    const expected = ['inclusion proofs', 'inclusion proofs', 'checkpoint signature'];
+    for (const [n, at] of [leafAt, proofAt, rootAt].entries()) {
+      const mutant = join(root, `mutant-${n}.json`);
+      await writeFile(mutant, text.slice(0, at) + (text[at] === 'Q' ? 'R' : 'Q') + text.slice(at + 1));
+      const r = await custody(['verify', '--bundle', mutant, '--log-key', logKey], env);
+      expect({ code: r.code, broke: /✗ ([a-z ]+):/.exec(r.stdout)?.[1] }).toEqual({
+        code: 2,
+        broke: expected[n],
+      });
+      expect(r.stdout).toContain('Verdict: INVALID');
+    }
+  });
+
+  test('audit through the node and of the folder: clean; a changed leaf is named with exit 2', async () => {
+    const remote = await as(undefined, ['audit', '--log-key', logKey]);
+    expect(remote.code).toBe(0);
+    const busy = await custody(['audit', '--data', data], env);
+    expect({ code: busy.code, busy: busy.stderr.includes('in use by another process') }).toEqual({
+      code: 3,
+      busy: true,
+    });
+    await node.stop();
+    const clean = await custody(['audit', '--data', data], env);
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toMatch(/audited \d+ entries/);
+    const copy = join(root, 'tampered');
+    await cp(data, copy, { recursive: true });
+    node = await serveNode(data);
+    const db = new Level<Uint8Array, Uint8Array>(join(copy, 'ledger'), {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+    });
+    const leaves = db.sublevel<Uint8Array, Uint8Array>('leaves', {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+    });
+    const key = new Uint8Array(8);
+    new DataView(key.buffer).setBigUint64(0, 12n);
+    const leaf = Buffer.from((await leaves.get(key)) as Uint8Array);
+    const sigAt = leaf.indexOf('"sig":"') + 10;
+    leaf[sigAt] = (leaf[sigAt] as number) ^ 1;
+    await leaves.put(key, leaf);
+    await db.close();
+    const bad = await custodyJson<{ ok: boolean; problem: { index: number } }>(
+      ['audit', '--data', copy],
+      env,
+    );
+    expect({ code: bad.code, ok: bad.json.ok, index: bad.json.problem.index }).toEqual({
+      code: 2,
+      ok: false,
+      index: 12,
+    });
+  });
+
+  test('a node that rolls the log back, or forks it, is caught by the checkpoint remembered: exit 2', async () => {
+    expect((await as(undefined, ['verify', 'SN-C0001'])).code).toBe(0);
+    await ok(
+      as('ACME', ['report', '--serials', 'SN-C0001', '--kind', 'lost', '--reference', 'inventory 2026-11']),
+    );
+    const grown = await as(undefined, ['verify', 'SN-C0001']);
+    expect(grown.stdout).toMatch(/grew from \d+ to \d+ without rewriting anything/);
+    await node.stop();
+
+    // The copy taken before the report: an older tree, served as if current.
+    node = await serveNode(join(root, 'data-before'));
+    const rolledBack = await as(undefined, ['verify', 'SN-C0001']);
+    expect(rolledBack.code).toBe(2);
+    expect(rolledBack.stdout).toMatch(/rolled back/);
+
+    // The same copy grows differently: two trees of one size signed by one key.
+    await ok(
+      as('ACME', ['report', '--serials', 'SN-C0001', '--kind', 'stolen', '--reference', 'another story']),
+    );
+    const forked = await as(undefined, ['verify', 'SN-C0001']);
+    expect(forked.code).toBe(2);
+    expect(forked.stdout).toMatch(/forked/);
+  });
+});

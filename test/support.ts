@@ -1,0 +1,109 @@
+/**
+ * End-to-end support: the built `custody` binary run as a user would, and
+ * nodes started with `custody serve` as child processes on 127.0.0.1.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
+
+export const BIN = fileURLToPath(new URL('../packages/cli/dist/bin.js', import.meta.url));
+
+export function tempDir(prefix = 'custody-e2e-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `custody ARGS`; a private config folder keeps trust pins per test file. */
+export function custody(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...process.env, NO_COLOR: '1', ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 90_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 99;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Like `custody`, with --json, parsing stdout. */
+export async function custodyJson<T = Record<string, unknown>>(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Run & { json: T }> {
+  const run = await custody([...args, '--json'], env);
+  let json: T;
+  try {
+    json = JSON.parse(run.stdout) as T;
+  } catch {
+    throw new Error(
+      `custody ${args.join(' ')} --json printed no JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr}`,
+    );
+  }
+  return { ...run, json };
+}
+
+export interface Served {
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** Sends a signal and resolves with the exit code and what it printed. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; stdout: string }>;
+}
+
+/** Starts `custody serve --data DIR --port 0` and waits for it to listen. */
+export function serveNode(dataDir: string, extra: string[] = []): Promise<Served> {
+  const child = spawn(
+    process.execPath,
+    [BIN, 'serve', '--data', dataDir, '--port', '0', '--rate-limit', '0', ...extra],
+    {
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`custody serve did not start:\n${stdout}\n${stderr}`));
+    }, 20_000);
+    const poll = setInterval(() => {
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
+      if (m?.[1] === undefined) return;
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve({
+        url: m[1],
+        child,
+        stop: async (signal = 'SIGTERM') => {
+          child.kill(signal);
+          return { code: await exited, stdout };
+        },
+      });
+    }, 20);
+    exited.then((code) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      reject(new Error(`custody serve exited with ${code}:\n${stdout}\n${stderr}`));
+    });
+  });
+}
