@@ -13,7 +13,16 @@ export default defineConfig({
       { ...source, test: { name: 'node', root: 'packages/node', include: ['test/**/*.test.ts'] } },
       { ...source, test: { name: 'cli', root: 'packages/cli', include: ['test/**/*.test.ts'] } },
       // End-to-end: the built binary (tsc -b runs first in pnpm test), real nodes, real disks.
-      { ...source, test: { name: 'e2e', root: 'test', include: ['**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
+      {
+        ...source,
+        test: {
+          name: 'e2e',
+          root: 'test',
+          include: ['**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });

@@ -108,6 +108,17 @@ export async function createNode(options: NodeOptions): Promise<FastifyInstance>
   historyRoutes(app, ledger);
   opsRoutes(app, ledger, batcher, metrics);
 
+  // While closing, every response asks the client to hang up, so keep-alive
+  // connections cannot hold a shutting-down node open.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+
   // Stop taking writes, finish the queued groups, then close the database.
   app.addHook('onClose', async () => {
     await batcher.close();

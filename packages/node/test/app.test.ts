@@ -252,6 +252,70 @@ describe('POST /v1/events', () => {
   });
 });
 
+describe('the rest of the error catalogue over HTTP', () => {
+  test('409 a second genesis, 403 a correction by another signer, 400 a key not named for its party', async () => {
+    const registrar = world.keys.get('REGISTRAR');
+    const genesis = world.sign(
+      'REGISTRAR',
+      'ledger.genesis',
+      {},
+      {
+        origin: world.ledger.origin,
+        registrar: { id: 'REGISTRAR', name: 'again', country: 'CH', keys: [registrar?.vkey as string] },
+        policy: { deliveryDays: 1, verificationDays: 1, maxBackdateDays: 1, maxFutureSeconds: 1 },
+      },
+    );
+    await expectRefusal(post(genesis), 409, 'CUSTODY_GENESIS_EXISTS');
+    const r = (await post(report('SN-0201'))).json();
+    await expectRefusal(
+      post(world.sign('EXPORTCO', 'event.correct', { event: r.eventHash }, { reason: 'not mine' })),
+      403,
+      'CUSTODY_NOT_ORIGINAL_SIGNER',
+    );
+    const misnamed = generateKeyPair('SOMEONE-ELSE').vkey;
+    await expectRefusal(
+      post(
+        world.sign(
+          'REGISTRAR',
+          'party.register',
+          { party: 'XX-NEW' },
+          { name: 'n', roles: ['customs'], country: 'DE', keys: [misnamed] },
+        ),
+      ),
+      400,
+      'CUSTODY_BAD_KEY',
+    );
+  });
+
+  test('500 CUSTODY_INTERNAL names the request id and leaks nothing', async () => {
+    const spy = vi
+      .spyOn(world.ledger, 'history')
+      .mockRejectedValueOnce(new Error('ENOENT: /work/secret/path at foo.ts:12'));
+    const r = await app.inject({
+      method: 'GET',
+      url: '/v1/items/SN-0001',
+      headers: { 'x-request-id': 'req-42' },
+    });
+    spy.mockRestore();
+    expect(r.statusCode).toBe(500);
+    expect(r.json()).toEqual({
+      code: 'CUSTODY_INTERNAL',
+      message: 'the node failed on this request; report request id req-42',
+      requestId: 'req-42',
+    });
+  });
+
+  test('503 CUSTODY_UNAVAILABLE for writes once the node is closing (the HTTP side: see the SIGTERM end-to-end test)', async () => {
+    const { Batcher } = await import('../src/batcher.js');
+    const batcher = new Batcher(world.ledger, { maxQueue: 10, maxGroup: 10 });
+    await batcher.close();
+    await expect(batcher.submit(report('SN-0202'))).rejects.toMatchObject({
+      code: 'CUSTODY_UNAVAILABLE',
+      status: 503,
+    });
+  });
+});
+
 describe('reads', () => {
   test('GET /v1/checkpoint and /v1/log-key: a signed note that verifies with the key', async () => {
     const cp = await get('/v1/checkpoint');

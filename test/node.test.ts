@@ -1,0 +1,193 @@
+/**
+ * A real node on 127.0.0.1 under concurrent writers, and stopped in the
+ * middle of a stream: nothing acknowledged is lost, nothing refused is kept.
+ */
+import { join } from 'node:path';
+import {
+  ed25519Verifier,
+  eventHash,
+  fromBase64,
+  fromHex,
+  generateKeyPair,
+  type KeyPair,
+  Ledger,
+  openCheckpoint,
+  type Receipt,
+  readKeyFile,
+  type SignedEvent,
+  signEvent,
+  verifyConsistency,
+  verifyInclusion,
+} from '@custody/ledger';
+import { describe, expect, test } from 'vitest';
+import { custodyJson, serveNode, tempDir } from './support.js';
+
+let counter = 0;
+const report = (key: KeyPair): SignedEvent =>
+  signEvent(
+    {
+      type: 'item.report',
+      id: `load-${process.pid}-${++counter}`,
+      time: new Date().toISOString(),
+      prev: null,
+      subject: { serials: [`LOAD-${counter}`] },
+      body: { kind: 'lost', reference: `case ${counter}` },
+    },
+    key,
+  );
+
+async function post(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const r = await fetch(`${url}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+}
+
+/** A fresh ledger (custody init) with a registered manufacturer, served by custody serve. */
+async function setup() {
+  const dir = join(tempDir(), 'data');
+  const init = await custodyJson<{ logKey: string }>([
+    'init',
+    '--data',
+    dir,
+    '--origin',
+    'load.custody.test/log',
+  ]);
+  expect(init.code).toBe(0);
+  const node = await serveNode(dir);
+  const registrar = await readKeyFile(join(dir, 'registrar.key'));
+  const acme = generateKeyPair('ACME');
+  const reg = signEvent(
+    {
+      type: 'party.register',
+      id: `reg-${process.pid}-acme`,
+      time: new Date().toISOString(),
+      prev: null,
+      subject: { party: 'ACME' },
+      body: { name: 'Acme', roles: ['manufacturer'], country: 'DE', keys: [acme.vkey] },
+    },
+    registrar,
+  );
+  expect((await post(node.url, reg)).status).toBe(201);
+  return { dir, node, acme, logKey: init.json.logKey };
+}
+
+describe('a real node under 50 concurrent clients', () => {
+  test('1,000 events: every receipt proves, the tree holds exactly them in receipt order, all checkpoints are consistent', async () => {
+    const { node, acme, logKey } = await setup();
+    const log = ed25519Verifier(logKey);
+    const receipts: { receipt: Receipt; hash: string }[] = [];
+    await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        for (let i = 0; i < 20; i++) {
+          const signed = report(acme);
+          const r = await post(node.url, signed);
+          expect(r.status).toBe(201);
+          receipts.push({
+            receipt: r.json as unknown as Receipt,
+            hash: (r.json as { eventHash: string }).eventHash,
+          });
+        }
+      }),
+    );
+    expect(receipts).toHaveLength(1000);
+
+    // Every receipt proves inclusion in the checkpoint it came with.
+    const checkpoints = new Map<string, ReturnType<typeof openCheckpoint>['checkpoint']>();
+    for (const { receipt } of receipts) {
+      const { checkpoint } = openCheckpoint(receipt.checkpoint, log);
+      checkpoints.set(receipt.checkpoint, checkpoint);
+      const proof = receipt.inclusionProof.map((p) => fromBase64(p));
+      expect(
+        verifyInclusion(
+          BigInt(receipt.index),
+          checkpoint.size,
+          fromHex(receipt.leafHash),
+          proof,
+          checkpoint.root,
+        ),
+      ).toBe(true);
+    }
+    // Group commit: far fewer checkpoints than events.
+    expect(checkpoints.size).toBeLessThan(500);
+
+    // The tree holds exactly the acknowledged events, each once, each at its receipt's index.
+    const size = 2 + 1000;
+    const seen: string[] = [];
+    for (let start = 0; start < size; ) {
+      const page = (await (await fetch(`${node.url}/v1/entries?start=${start}&end=${size}`)).json()) as {
+        entries: { index: number; event: { type: string } }[];
+      };
+      for (const e of page.entries) seen[e.index] = e.event.type;
+      start += page.entries.length;
+    }
+    expect(seen.filter((t) => t === 'item.report')).toHaveLength(1000);
+    const indices = receipts.map((r) => r.receipt.index).sort((a, b) => a - b);
+    expect(indices).toEqual(Array.from({ length: 1000 }, (_, i) => i + 2));
+    expect(new Set(receipts.map((r) => r.hash)).size).toBe(1000);
+
+    // Every checkpoint handed out is consistent with every later one.
+    const ordered = [...checkpoints.values()].sort((a, b) => Number(a.size - b.size));
+    const pairs = ordered.slice(1).map((b, i) => [ordered[i], b] as const);
+    pairs.push([ordered[0], ordered.at(-1)] as never);
+    for (const [a, b] of pairs) {
+      if (a === undefined || b === undefined || a.size === b.size) continue;
+      const { proof } = (await (
+        await fetch(`${node.url}/v1/proof/consistency?from=${a.size}&to=${b.size}`)
+      ).json()) as { proof: string[] };
+      expect(
+        verifyConsistency(
+          a.size,
+          b.size,
+          proof.map((p) => fromBase64(p)),
+          a.root,
+          b.root,
+        ),
+      ).toBe(true);
+    }
+    await node.stop();
+  });
+
+  test('SIGTERM during a stream: every acknowledged event is in the ledger after restart, none that got an error is', async () => {
+    const { dir, node, acme } = await setup();
+    const acknowledged: { index: number; hash: string }[] = [];
+    const failed: string[] = [];
+    let stop = false;
+    const clients = Array.from({ length: 10 }, async () => {
+      while (!stop) {
+        const signed = report(acme);
+        let r: Awaited<ReturnType<typeof post>>;
+        try {
+          r = await post(node.url, signed);
+        } catch (e) {
+          // fetch fails with a TypeError once the node has gone: never acknowledged.
+          if (!(e instanceof TypeError)) throw e;
+          failed.push(eventHash(signed.event));
+          return;
+        }
+        if (r.status === 201) {
+          acknowledged.push({ index: r.json.index as number, hash: r.json.eventHash as string });
+        } else {
+          expect(r.status).toBe(503); // closing: refused, with Retry-After
+          failed.push(eventHash(signed.event));
+        }
+      }
+    });
+    while (acknowledged.length < 300) await new Promise((r) => setTimeout(r, 10));
+    const exit = await node.stop('SIGTERM');
+    stop = true;
+    await Promise.all(clients);
+    expect(exit.code).toBe(0);
+
+    const ledger = await Ledger.open(join(dir, 'ledger'));
+    const stored = new Map<string, number>();
+    for (const e of await ledger.events(0, ledger.size)) stored.set(e.hash, e.index);
+    for (const a of acknowledged) expect(stored.get(a.hash)).toBe(a.index);
+    for (const f of failed) expect(stored.has(f)).toBe(false);
+    expect((await ledger.audit()).ok).toBe(true);
+    await ledger.close();
+    expect(acknowledged.length).toBeGreaterThanOrEqual(300);
+  });
+});
