@@ -43,7 +43,6 @@ export async function createNode(options: NodeOptions): Promise<FastifyInstance>
     requestTimeout: options.requestTimeout ?? 30_000,
     connectionTimeout: options.requestTimeout ?? 30_000,
     requestIdHeader: 'x-request-id',
-    requestIdLogLabel: 'requestId',
     // A prototype-poisoning key is refused, not silently stripped.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
