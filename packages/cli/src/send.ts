@@ -10,14 +10,10 @@ import {
   chainOf,
   type EventOfType,
   type EventType,
-  ed25519Verifier,
-  fromBase64,
-  fromHex,
   type KeyPair,
-  openCheckpoint,
   type Receipt,
   signEvent,
-  verifyInclusion,
+  verifyReceipt,
 } from '@custody/ledger';
 import type { NodeClient } from './client.js';
 import { CliError, EXIT } from './exit.js';
@@ -65,25 +61,11 @@ export async function sendEvent<T extends EventType>(
 
 /** A receipt is believed only if its proof leads to a checkpoint the log signed. */
 export function checkReceipt(receipt: Receipt, logKey: string): void {
-  try {
-    const { checkpoint } = openCheckpoint(receipt.checkpoint, ed25519Verifier(logKey));
-    const proof = receipt.inclusionProof.map((p) => fromBase64(p));
-    if (
-      verifyInclusion(
-        BigInt(receipt.index),
-        checkpoint.size,
-        fromHex(receipt.leafHash),
-        proof,
-        checkpoint.root,
-      )
-    )
-      return;
-  } catch {
-    // falls through to the refusal below
+  if (!verifyReceipt(receipt, logKey)) {
+    throw new CliError(
+      `the node's receipt for entry ${receipt.index} does not verify against the log key; do not rely on it`,
+      EXIT.invalid,
+      'CUSTODY_BAD_RECEIPT',
+    );
   }
-  throw new CliError(
-    `the node's receipt for entry ${receipt.index} does not verify against the log key; do not rely on it`,
-    EXIT.invalid,
-    'CUSTODY_BAD_RECEIPT',
-  );
 }

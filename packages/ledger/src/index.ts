@@ -78,7 +78,6 @@ export {
   Ledger,
   type LedgerOptions,
   type Outcome,
-  type Receipt,
 } from './ledger.js';
 export {
   type AppendResult,
@@ -116,6 +115,7 @@ export {
   signNote,
   type Vkey,
 } from './note.js';
+export { type Receipt, verifyReceipt } from './receipt.js';
 export { type Party, type PartyKey, Registry } from './registry.js';
 export { type Flag, type FlagCode, type Focus, judge, SEVERITY, type Severity } from './rules/index.js';
 export {

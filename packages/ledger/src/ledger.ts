@@ -27,22 +27,10 @@ import { CustodyState, indexed } from './indexes.js';
 import type { LeafEntry } from './leaf.js';
 import { Log, type StoredEntry } from './log.js';
 import type { Hash } from './merkle.js';
+import type { Receipt } from './receipt.js';
 import { partyPublicKey } from './registry.js';
 import { type Admitted, admit, readSubmission } from './sequencer.js';
 import type { KeySpace } from './store.js';
-
-/** Proof, valid offline, that an event is in a signed tree. */
-export interface Receipt {
-  readonly index: number;
-  /** Hex RFC 9162 leaf hash of the entry. */
-  readonly leafHash: string;
-  /** Hex hash of the event's signed message. */
-  readonly eventHash: string;
-  /** The signed checkpoint the proof leads to. */
-  readonly checkpoint: string;
-  /** Base64 hashes, the leaf's sibling first. */
-  readonly inclusionProof: readonly string[];
-}
 
 export type Outcome =
   | { readonly ok: true; readonly receipt: Receipt; readonly duplicate: boolean }

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { fromBase64, fromHex } from '../src/bytes.js';
 import { canonicalJson } from '../src/canonical.js';
 import { Ledger } from '../src/ledger.js';
+import { ed25519Signer } from '../src/note.js';
+import { verifyReceipt } from '../src/receipt.js';
 import { indexKey } from '../src/store.js';
 import { rawDb } from './helpers.js';
 import { castOf, DAY, HOUR, LICENCE_BODY, serials, transfer, World } from './world.js';
@@ -495,20 +496,16 @@ describe('receipts and audit', () => {
       { serials: ['SN-1'] },
       { kind: 'lost', reference: 'r' },
     );
-    const { openCheckpoint } = await import('../src/checkpoint.js');
-    const { ed25519Verifier } = await import('../src/note.js');
-    const { verifyInclusion } = await import('../src/merkle.js');
-    const { checkpoint } = openCheckpoint(receipt.checkpoint, ed25519Verifier(world.ledger.logVkey));
-    const proof = receipt.inclusionProof.map((p) => fromBase64(p));
-    expect(
-      verifyInclusion(
-        BigInt(receipt.index),
-        checkpoint.size,
-        fromHex(receipt.leafHash),
-        proof,
-        checkpoint.root,
-      ),
-    ).toBe(true);
+    const key = world.ledger.logVkey;
+    expect(verifyReceipt(receipt, key)).toBe(true);
+    expect((await world.ledger.event(receipt.index)).hash).toBe(receipt.eventHash);
+    // Another index, another leaf, another log key, a stripped proof: none verifies.
+    expect(verifyReceipt({ ...receipt, index: receipt.index - 1 }, key)).toBe(false);
+    expect(verifyReceipt({ ...receipt, leafHash: receipt.eventHash }, key)).toBe(false);
+    expect(verifyReceipt(receipt, ed25519Signer(world.ledger.origin, new Uint8Array(32).fill(5)).vkey)).toBe(
+      false,
+    );
+    expect(verifyReceipt({ ...receipt, inclusionProof: receipt.inclusionProof.slice(1) }, key)).toBe(false);
     await world.ledger.close();
   });
 

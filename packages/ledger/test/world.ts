@@ -10,7 +10,8 @@ import { chainOf } from '../src/events/vocabulary.js';
 import type { Subject } from '../src/history.js';
 import { generateKeyPair, type KeyPair } from '../src/keys.js';
 import type { History } from '../src/ledger.js';
-import { Ledger, type Receipt } from '../src/ledger.js';
+import { Ledger } from '../src/ledger.js';
+import type { Receipt } from '../src/receipt.js';
 import { generateSecretKey } from '../src/signature.js';
 import { tempDir } from './helpers.js';
 

@@ -35,28 +35,26 @@ export function signEvent(fields: UnsignedEvent, key: KeyPair): SignedEvent {
   return { event, sig: toBase64(sign(key.secretKey, signedMessage(event))) };
 }
 
+/** The message and signature bytes to check, or undefined if either cannot even be formed. */
+function prepared(
+  event: JsonObject | CustodyEvent,
+  sig: string,
+): { message: Uint8Array; signature: Uint8Array } | undefined {
+  try {
+    return { signature: fromBase64(sig, 64), message: signedMessage(event) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** True if `sig` is a valid signature of `event` by `key` (strict rule); never throws. */
 export function verifyEvent(event: JsonObject | CustodyEvent, sig: string, key: PublicKey): boolean {
-  let bytes: Uint8Array;
-  let message: Uint8Array;
-  try {
-    bytes = fromBase64(sig, 64);
-    message = signedMessage(event);
-  } catch {
-    return false;
-  }
-  return verifySignature(key, message, bytes);
+  const p = prepared(event, sig);
+  return p !== undefined && verifySignature(key, p.message, p.signature);
 }
 
 /** The same check on the fast path, off the event loop (see signature.ts); never rejects. */
 export async function verifyEventAsync(event: CustodyEvent, sig: string, key: PublicKey): Promise<boolean> {
-  let bytes: Uint8Array;
-  let message: Uint8Array;
-  try {
-    bytes = fromBase64(sig, 64);
-    message = signedMessage(event);
-  } catch {
-    return false;
-  }
-  return verifySignatureAsync(key, message, bytes);
+  const p = prepared(event, sig);
+  return p !== undefined && verifySignatureAsync(key, p.message, p.signature);
 }
