@@ -5,7 +5,7 @@ import { generateKeyPair } from '../src/keys.js';
 import { Ledger } from '../src/ledger.js';
 import { generateSecretKey } from '../src/signature.js';
 import { tempDir } from './helpers.js';
-import { castOf, LICENCE_BODY, ORIGIN, World } from './world.js';
+import { castOf, LICENCE_BODY, ORIGIN, transit, World } from './world.js';
 
 /** Submits, expects a refusal with `code`, and checks that nothing was written. */
 async function refused(world: World, input: unknown, code: string) {
@@ -218,14 +218,7 @@ describe('the sequencer refuses, writes nothing, and says why', () => {
         'DE-CUSTOMS',
         'shipment.transit',
         { shipment: 'SHP-NONE' },
-        {
-          location: 'DEHAM',
-          country: 'DE',
-          direction: 'exit',
-          sealsIntact: true,
-          inspected: false,
-          outcome: 'released',
-        },
+        transit('DEHAM', 'DE', { direction: 'exit' }),
       ),
       'CUSTODY_UNKNOWN_SUBJECT',
     );

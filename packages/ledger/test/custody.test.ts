@@ -5,7 +5,7 @@ import { ed25519Signer } from '../src/note.js';
 import { verifyReceipt } from '../src/receipt.js';
 import { indexKey } from '../src/store.js';
 import { rawDb } from './helpers.js';
-import { castOf, DAY, HOUR, LICENCE_BODY, serials, transfer, World } from './world.js';
+import { castOf, DAY, HOUR, LICENCE_BODY, MANUFACTURE, serials, transfer, World } from './world.js';
 
 describe('a clean transfer', () => {
   test('registrar, parties, 100 serials, licence, dispatch, exit, transit, delivery, verification: every serial clean', async () => {
@@ -50,28 +50,7 @@ describe('diversions raise exactly their flag', () => {
   test('an unregistered serial slipped into the shipment → UNREGISTERED_ITEM', () =>
     diverted(
       async (w) => {
-        const items = [...serials(100), 'GHOST-1'];
-        await transfer(w, {
-          items,
-          at: async (step) => {
-            if (step !== 'manufacture') return;
-            await w.submit(
-              'ACME',
-              'item.manufacture',
-              { serials: serials(100) },
-              {
-                make: 'Acme',
-                model: 'G36',
-                category: 'assault rifle',
-                calibre: '5.56x45mm',
-                marking: { manufacturer: 'ACME', country: 'DE', year: 2026 },
-                site: 'Oberndorf',
-                holder: 'EXPORTCO',
-              },
-            );
-            return true;
-          },
-        });
+        await transfer(w, { items: [...serials(100), 'GHOST-1'], manufactured: serials(100) });
         return 'GHOST-1';
       },
       ['UNREGISTERED_ITEM'],
@@ -84,15 +63,7 @@ describe('diversions raise exactly their flag', () => {
           'ACME',
           'item.manufacture',
           { serials: ['SN-0001'] },
-          {
-            make: 'Acme',
-            model: 'G36',
-            category: 'assault rifle',
-            calibre: '5.56x45mm',
-            marking: { manufacturer: 'ACME', country: 'DE', year: 2025 },
-            site: 'Oberndorf',
-            holder: 'EXPORTCO',
-          },
+          { ...MANUFACTURE, marking: { ...MANUFACTURE.marking, year: 2025 } },
         );
         await transfer(w);
         return 'SN-0001';
@@ -242,26 +213,7 @@ describe('diversions raise exactly their flag', () => {
   test('a marking without manufacturer or country → INCOMPLETE_MARKING', () =>
     diverted(
       async (w) => {
-        await transfer(w, {
-          at: async (step) => {
-            if (step !== 'manufacture') return;
-            await w.submit(
-              'ACME',
-              'item.manufacture',
-              { serials: serialsOf100() },
-              {
-                make: 'Acme',
-                model: 'G36',
-                category: 'assault rifle',
-                calibre: '5.56x45mm',
-                marking: { manufacturer: 'ACME', year: 2026 },
-                site: 'Oberndorf',
-                holder: 'EXPORTCO',
-              },
-            );
-            return true;
-          },
-        });
+        await transfer(w, { manufacture: { marking: { manufacturer: 'ACME', year: 2026 } } });
         return 'SN-0010';
       },
       ['INCOMPLETE_MARKING'],
@@ -294,25 +246,7 @@ describe('diversions raise exactly their flag', () => {
   test('customs finds the seals broken → SEAL_BROKEN', () =>
     diverted(
       async (w) => {
-        await transfer(w, {
-          at: async (step) => {
-            if (step !== 'transit') return;
-            await w.submit(
-              'NL-CUSTOMS',
-              'shipment.transit',
-              { shipment: 'SHP-1' },
-              {
-                location: 'NLRTM',
-                country: 'NL',
-                direction: 'transshipment',
-                sealsIntact: false,
-                inspected: true,
-                outcome: 'released',
-              },
-            );
-            return true;
-          },
-        });
+        await transfer(w, { transit: { sealsIntact: false } });
         return 'SN-0010';
       },
       ['SEAL_BROKEN'],
@@ -321,25 +255,7 @@ describe('diversions raise exactly their flag', () => {
   test('customs holds the shipment → HELD_OR_SEIZED', () =>
     diverted(
       async (w) => {
-        await transfer(w, {
-          at: async (step) => {
-            if (step !== 'transit') return;
-            await w.submit(
-              'NL-CUSTOMS',
-              'shipment.transit',
-              { shipment: 'SHP-1' },
-              {
-                location: 'NLRTM',
-                country: 'NL',
-                direction: 'entry',
-                sealsIntact: true,
-                inspected: true,
-                outcome: 'held',
-              },
-            );
-            return true;
-          },
-        });
+        await transfer(w, { transit: { direction: 'entry', outcome: 'held' } });
         return 'SN-0010';
       },
       ['HELD_OR_SEIZED'],
@@ -368,27 +284,8 @@ describe('diversions raise exactly their flag', () => {
   test('a transit claiming a time before the dispatch → IMPOSSIBLE_TIMELINE', () =>
     diverted(
       async (w) => {
-        await transfer(w, {
-          at: async (step) => {
-            if (step !== 'exit') return;
-            const before = new Date(w.now.getTime() - 2 * DAY).toISOString();
-            await w.submit(
-              'DE-CUSTOMS',
-              'shipment.transit',
-              { shipment: 'SHP-1' },
-              {
-                location: 'DEHAM',
-                country: 'DE',
-                direction: 'exit',
-                sealsIntact: true,
-                inspected: false,
-                outcome: 'released',
-              },
-              { time: before },
-            );
-            return true;
-          },
-        });
+        // The exit is submitted 6 hours after the dispatch but claims 2 days earlier.
+        await transfer(w, { exitTimeOffset: -2 * DAY });
         return 'SN-0010';
       },
       ['IMPOSSIBLE_TIMELINE'],
@@ -530,7 +427,3 @@ describe('receipts and audit', () => {
     await reopened.close();
   });
 });
-
-function serialsOf100() {
-  return serials(100);
-}

@@ -170,11 +170,46 @@ export async function castOf(world: World): Promise<void> {
   await world.register('KE-POLICE', ['consignee', 'exporter'], 'KE', 'Kenya National Police Service');
 }
 
+type Body<T extends CustodyEvent['type']> = EventOf<T>['body'];
+
+/** The body of the clean transfer's manufacture, and of its customs transits. */
+export const MANUFACTURE: Body<'item.manufacture'> = {
+  make: 'Acme',
+  model: 'G36',
+  category: 'assault rifle',
+  calibre: '5.56x45mm',
+  marking: { manufacturer: 'ACME', country: 'DE', year: 2026 },
+  site: 'Oberndorf',
+  holder: 'EXPORTCO',
+};
+
+export const transit = (
+  location: string,
+  country: string,
+  more: Partial<Body<'shipment.transit'>> = {},
+): Body<'shipment.transit'> => ({
+  location,
+  country,
+  direction: 'transshipment',
+  sealsIntact: true,
+  inspected: true,
+  outcome: 'released',
+  ...more,
+});
+
 export interface TransferOptions {
   items?: string[];
+  /** The serials the manufacturer registers, when not all the items shipped. */
+  manufactured?: string[];
+  manufacture?: Partial<Body<'item.manufacture'>>;
   licence?: string;
   licenceBody?: Partial<typeof LICENCE_BODY>;
-  /** Called between steps to insert or replace events; return true to skip the step. */
+  /** Overrides of the exit and the transit transit bodies. */
+  exit?: Partial<Body<'shipment.transit'>>;
+  transit?: Partial<Body<'shipment.transit'>>;
+  /** Milliseconds the exit's claimed time lies from the clock (negative: backdated). */
+  exitTimeOffset?: number;
+  /** Called between steps to insert events; return true to skip the step. */
   at?: (
     step: 'manufacture' | 'licence' | 'dispatch' | 'exit' | 'transit' | 'deliver' | 'verify',
   ) => Promise<boolean | undefined>;
@@ -183,7 +218,7 @@ export interface TransferOptions {
   consignee?: string;
 }
 
-/** The clean transfer, step by step; `at` lets a scenario divert it. */
+/** The clean transfer, step by step; options divert one thing at a time. */
 export async function transfer(world: World, options: TransferOptions = {}): Promise<string[]> {
   const items = options.items ?? serials(100);
   const licence = options.licence ?? 'DE-L-2026-0001';
@@ -198,16 +233,8 @@ export async function transfer(world: World, options: TransferOptions = {}): Pro
     world.submit(
       'ACME',
       'item.manufacture',
-      { serials: items },
-      {
-        make: 'Acme',
-        model: 'G36',
-        category: 'assault rifle',
-        calibre: '5.56x45mm',
-        marking: { manufacturer: 'ACME', country: 'DE', year: 2026 },
-        site: 'Oberndorf',
-        holder: 'EXPORTCO',
-      },
+      { serials: options.manufactured ?? items },
+      { ...MANUFACTURE, ...options.manufacture },
     ),
   );
   await step('licence', () =>
@@ -226,14 +253,10 @@ export async function transfer(world: World, options: TransferOptions = {}): Pro
       'DE-CUSTOMS',
       'shipment.transit',
       { shipment: 'SHP-1' },
-      {
-        location: 'DEHAM',
-        country: 'DE',
-        direction: 'exit',
-        sealsIntact: true,
-        inspected: false,
-        outcome: 'released',
-      },
+      transit('DEHAM', 'DE', { direction: 'exit', inspected: false, ...options.exit }),
+      options.exitTimeOffset === undefined
+        ? {}
+        : { time: new Date(world.now.getTime() + options.exitTimeOffset).toISOString() },
     ),
   );
   const via = options.transitCountry ?? { signer: 'NL-CUSTOMS', country: 'NL', location: 'NLRTM' };
@@ -242,15 +265,10 @@ export async function transfer(world: World, options: TransferOptions = {}): Pro
       via.signer,
       'shipment.transit',
       { shipment: 'SHP-1' },
-      {
-        location: via.location,
-        country: via.country,
-        direction: 'transshipment',
-        sealsIntact: true,
-        inspected: true,
+      transit(via.location, via.country, {
         serialsSighted: options.sighted ?? items.slice(0, 5),
-        outcome: 'released',
-      },
+        ...options.transit,
+      }),
     ),
   );
   await step('deliver', () =>

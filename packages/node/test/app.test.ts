@@ -15,7 +15,7 @@ import {
 } from '@custody/ledger';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { castOf, LICENCE_BODY, transfer, World } from '../../ledger/test/world.js';
+import { castOf, LICENCE_BODY, transfer, transit, World } from '../../ledger/test/world.js';
 import { createNode } from '../src/app.js';
 
 let world: World;
@@ -180,14 +180,7 @@ describe('POST /v1/events', () => {
           'NL-CUSTOMS',
           'shipment.transit',
           { shipment: 'NOPE' },
-          {
-            location: 'NLRTM',
-            country: 'NL',
-            direction: 'entry',
-            sealsIntact: true,
-            inspected: false,
-            outcome: 'released',
-          },
+          transit('NLRTM', 'NL', { direction: 'entry' }),
         ),
       ),
       422,
