@@ -133,6 +133,7 @@ export class Ledger {
     try {
       const submission = readSubmission(input);
       const event = parseEvent(submission.event);
+      eventHash(event); // text RFC 8785 cannot encode is malformed input, not a bad signature
       const party = await new CustodyState(this.space).party(event.signer);
       const key = party?.keys.find((k) => k.keyId === event.key);
       if (party === undefined || key === undefined) return {};

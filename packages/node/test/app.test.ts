@@ -270,6 +270,28 @@ describe('the rest of the error catalogue over HTTP', () => {
     );
   });
 
+  test('413 for an entry over 64 KiB inside an acceptable body; 400 for text RFC 8785 cannot encode', async () => {
+    const serials = Array.from({ length: 1100 }, (_, i) => `S${String(i).padStart(63, '0')}`);
+    const big = world.sign(
+      'ACME',
+      'item.manufacture',
+      { serials },
+      { make: 'a', model: 'b', category: 'c', calibre: 'd', marking: {}, site: 'e' },
+    );
+    await expectRefusal(post(big), 413, 'CUSTODY_ENTRY_TOO_LARGE');
+    const raw = JSON.stringify(report('SN-0301')).replace('"ref-1"', '"ref-\\ud800"');
+    await expectRefusal(
+      app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        payload: raw,
+        headers: { 'content-type': 'application/json' },
+      }),
+      400,
+      'CUSTODY_NOT_CANONICAL',
+    );
+  });
+
   test('500 CUSTODY_INTERNAL names the request id and leaks nothing', async () => {
     const spy = vi
       .spyOn(world.ledger, 'history')
