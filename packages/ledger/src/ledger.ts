@@ -31,6 +31,7 @@ import type { Receipt } from './receipt.js';
 import { partyPublicKey } from './registry.js';
 import { type Admitted, admit, readSubmission } from './sequencer.js';
 import type { KeySpace } from './store.js';
+import type { TileAddress } from './tiles.js';
 
 export type Outcome =
   | { readonly ok: true; readonly receipt: Receipt; readonly duplicate: boolean }
@@ -233,6 +234,11 @@ export class Ledger {
    */
   async head(chain: string): Promise<string | null> {
     return (await new CustodyState(this.space).head(chain)) ?? null;
+  }
+
+  /** A C2SP tile or entry bundle of the current tree (see tiles.ts). */
+  tile(address: TileAddress): Promise<Uint8Array> {
+    return this.log.tile(address);
   }
 
   /** One entry with its event. */

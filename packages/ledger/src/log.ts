@@ -7,7 +7,7 @@
  */
 
 import { type AuditOptions, type AuditReport, auditStore } from './audit.js';
-import { toHex, toSafeIndex } from './bytes.js';
+import { concat, toHex, toSafeIndex } from './bytes.js';
 import { type Checkpoint, openCheckpoint, signCheckpoint } from './checkpoint.js';
 import { CustodyError } from './errors.js';
 import { EMPTY_FRONTIER, extendFrontier, type Frontier, frontierLevels, frontierRoot } from './frontier.js';
@@ -22,6 +22,7 @@ import {
 } from './merkle.js';
 import { ed25519Signer, ed25519Verifier, isKeyName, type NoteSigner, type NoteVerifier } from './note.js';
 import { type ExtraWrite, type KeySpace, type LedgerState, Store } from './store.js';
+import { type TileAddress, tileRange } from './tiles.js';
 
 /** An entry as stored: its exact leaf bytes, their hash and the parsed entry. */
 export interface StoredEntry {
@@ -312,6 +313,22 @@ export class Log {
       );
     }
     return hashRanges(consistencyRanges(m, n), this.readSubtrees);
+  }
+
+  /**
+   * A C2SP tile of the current tree: concatenated subtree hashes, or for
+   * `entries` an entry bundle (each leaf prefixed by its uint16 length).
+   */
+  async tile(address: TileAddress): Promise<Uint8Array> {
+    this.assertOpen();
+    const { treeLevel, start, count } = tileRange(address, this.size);
+    if (address.level === 'entries') {
+      const leaves = await this.store.leafRange(start, start + count);
+      const parts = leaves.flatMap((leaf) => [Uint8Array.of(leaf.length >> 8, leaf.length & 0xff), leaf]);
+      return concat(...parts);
+    }
+    const wanted = Array.from({ length: count }, (_, i) => ({ level: treeLevel, index: start + i }));
+    return concat(...(await this.store.subtrees(wanted)));
   }
 
   /** A named key-value space in the same database, for layers above the log; written only through `append`. */

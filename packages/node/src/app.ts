@@ -14,6 +14,7 @@ import { eventRoutes } from './routes/events.js';
 import { historyRoutes } from './routes/history.js';
 import { logRoutes } from './routes/log.js';
 import { opsRoutes } from './routes/ops.js';
+import { tileRoutes } from './routes/tiles.js';
 
 export interface NodeOptions {
   readonly ledger: Ledger;
@@ -106,6 +107,7 @@ export async function createNode(options: NodeOptions): Promise<FastifyInstance>
   logRoutes(app, ledger, options.pageSize ?? 1_000);
   historyRoutes(app, ledger);
   opsRoutes(app, ledger, batcher, metrics);
+  tileRoutes(app, ledger);
 
   // While closing, every response asks the client to hang up, so keep-alive
   // connections cannot hold a shutting-down node open.

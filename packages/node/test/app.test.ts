@@ -408,6 +408,35 @@ describe('reads', () => {
     await expectRefusal(get('/v1/items/SN-0002?now=yesterday'), 400, 'CUSTODY_BAD_INPUT');
   });
 
+  test('the tlog-tiles read API: /checkpoint, tiles and entry bundles, immutable and gzip-able', async () => {
+    const size = world.ledger.size;
+    expect((await get('/checkpoint')).body).toBe(world.ledger.checkpoint);
+    const tile = await get(`/tile/0/000.p/${size}`);
+    expect(tile.headers['content-type']).toBe('application/octet-stream');
+    expect(tile.headers['cache-control']).toContain('immutable');
+    expect(tile.rawPayload.length).toBe(32 * size);
+    const leafHashes = (await world.ledger.events(0, size)).map((e) =>
+      Buffer.from(e.leafHash).toString('hex'),
+    );
+    const hashes = Array.from({ length: size }, (_, i) =>
+      tile.rawPayload.subarray(32 * i, 32 * i + 32).toString('hex'),
+    );
+    expect(hashes).toEqual(leafHashes);
+    const zipped = await app.inject({
+      method: 'GET',
+      url: '/tile/entries/000.p/3',
+      headers: { 'accept-encoding': 'gzip' },
+    });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    const { gunzipSync } = await import('node:zlib');
+    const bundle = gunzipSync(zipped.rawPayload);
+    const first = bundle.subarray(2, 2 + bundle.readUInt16BE(0));
+    expect(Buffer.from(hashLeaf(first)).toString('hex')).toBe(leafHashes[0]);
+    await expectRefusal(get('/tile/0/000'), 404, 'CUSTODY_NOT_FOUND'); // the tree does not fill a full tile
+    await expectRefusal(get(`/tile/0/000.p/${size + 1}`), 404, 'CUSTODY_NOT_FOUND');
+    await expectRefusal(get('/tile/0/0'), 404, 'CUSTODY_NOT_FOUND');
+  });
+
   test('GET /healthz, /metrics, /docs; unknown routes are 404 CUSTODY_NO_ROUTE', async () => {
     expect((await get('/healthz')).json()).toMatchObject({ status: 'ok', size: world.ledger.size });
     const metrics = (await get('/metrics')).body;
