@@ -129,3 +129,10 @@ export {
 } from './signature.js';
 export { parseTilePath, TILE_WIDTH, type TileAddress, tilePath, tilesOf } from './tiles.js';
 export { formatTlogProof, parseTlogProof, type TlogProof } from './tlog-proof.js';
+export {
+  LevelWitnessStore,
+  Witness,
+  type WitnessAnswer,
+  type WitnessRecord,
+  type WitnessStore,
+} from './witness.js';

@@ -2,7 +2,7 @@
  * createNode: a Fastify app serving one ledger. Tests drive it with `inject`;
  * `serve` (server.ts) listens on a real socket.
  */
-import { CustodyError, type Ledger } from '@custody/ledger';
+import { CustodyError, type Ledger, type Witness } from '@custody/ledger';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -15,6 +15,7 @@ import { historyRoutes } from './routes/history.js';
 import { logRoutes } from './routes/log.js';
 import { opsRoutes } from './routes/ops.js';
 import { tileRoutes } from './routes/tiles.js';
+import { witnessRoutes } from './routes/witness.js';
 
 export interface NodeOptions {
   readonly ledger: Ledger;
@@ -32,6 +33,8 @@ export interface NodeOptions {
   readonly pageSize?: number;
   /** Milliseconds a request may take, body included (slow clients are cut off). */
   readonly requestTimeout?: number;
+  /** Also act as a witness (POST /add-checkpoint) with this witness. */
+  readonly witness?: Witness;
   /** Close the ledger when the app closes (default true). */
   readonly closeLedger?: boolean;
 }
@@ -108,6 +111,7 @@ export async function createNode(options: NodeOptions): Promise<FastifyInstance>
   historyRoutes(app, ledger);
   opsRoutes(app, ledger, batcher, metrics);
   tileRoutes(app, ledger);
+  if (options.witness !== undefined) await witnessRoutes(app, options.witness);
 
   // While closing, every response asks the client to hang up, so keep-alive
   // connections cannot hold a shutting-down node open.

@@ -1,5 +1,6 @@
 import {
   type Bundle,
+  cosigner,
   ed25519Verifier,
   fromBase64,
   generateKeyPair,
@@ -12,6 +13,8 @@ import {
   verifyConsistency,
   verifyInclusion,
   verifyReceipt,
+  Witness,
+  type WitnessRecord,
 } from '@custody/ledger';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
@@ -318,6 +321,47 @@ describe('the rest of the error catalogue over HTTP', () => {
       code: 'CUSTODY_UNAVAILABLE',
       status: 503,
     });
+  });
+});
+
+describe('a node that also witnesses', () => {
+  test('POST /add-checkpoint answers as tlog-witness says; /v1/events still takes JSON only', async () => {
+    const records = new Map<string, WitnessRecord>();
+    const store = {
+      get: async (o: string) => records.get(o),
+      put: async (o: string, r: WitnessRecord) => void records.set(o, r),
+    };
+    const witnessKey = cosigner('witness.test/w1', new Uint8Array(32).fill(9));
+    const witness = new Witness(
+      witnessKey,
+      new Map([[world.ledger.origin, [ed25519Verifier(world.ledger.logVkey)]]]),
+      store,
+    );
+    const node = await createNode({ ledger: world.ledger, closeLedger: false, rateLimit: false, witness });
+    const send = (body: string) =>
+      node.inject({
+        method: 'POST',
+        url: '/add-checkpoint',
+        payload: body,
+        headers: { 'content-type': 'text/plain' },
+      });
+    const first = await send(`old 0\n\n${world.ledger.checkpoint}`);
+    expect(first.statusCode).toBe(200);
+    expect(first.body).toMatch(/^— witness\.test\/w1 [A-Za-z0-9+/=]+\n$/);
+    const stale = await send(`old 0\n\n${world.ledger.checkpoint}`);
+    expect({ status: stale.statusCode, type: stale.headers['content-type'], body: stale.body }).toEqual({
+      status: 409,
+      type: 'text/x.tlog.size',
+      body: `${world.ledger.size}\n`,
+    });
+    const text = await node.inject({
+      method: 'POST',
+      url: '/v1/events',
+      payload: 'hello',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(text.statusCode).toBe(415);
+    await node.close();
   });
 });
 
