@@ -35,6 +35,8 @@ export interface NodeOptions {
   readonly requestTimeout?: number;
   /** Also act as a witness (POST /add-checkpoint) with this witness. */
   readonly witness?: Witness;
+  /** More to close after the ledger when the app closes (e.g. a witness's store). */
+  readonly onClose?: () => Promise<void>;
   /** Close the ledger when the app closes (default true). */
   readonly closeLedger?: boolean;
 }
@@ -128,6 +130,7 @@ export async function createNode(options: NodeOptions): Promise<FastifyInstance>
   app.addHook('onClose', async () => {
     await batcher.close();
     if (options.closeLedger !== false) await ledger.close();
+    await options.onClose?.();
   });
   return app;
 }

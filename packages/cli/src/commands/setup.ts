@@ -1,7 +1,18 @@
 /** Setting up: a ledger and its keys (init), running its node (serve), new keys (keygen). */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateKeyPair, Ledger, readKeyFile, signEvent, writeKeyFile } from '@custody/ledger';
+import {
+  cosigner,
+  ed25519Verifier,
+  generateKeyPair,
+  Ledger,
+  LevelWitnessStore,
+  type NoteVerifier,
+  readKeyFile,
+  signEvent,
+  Witness,
+  writeKeyFile,
+} from '@custody/ledger';
 import { closeOnSignals, serve } from '@custody/node';
 import type { Command } from 'commander';
 import { contextOf } from '../context.js';
@@ -11,6 +22,7 @@ import { newEventId, nowIso } from '../send.js';
 /** Where init puts things inside --data DIR. */
 export const layout = (dir: string) => ({
   ledger: join(dir, 'ledger'),
+  witness: join(dir, 'witness'),
   nodeKey: join(dir, 'node.key'),
   registrarKey: join(dir, 'registrar.key'),
 });
@@ -20,6 +32,44 @@ const int = (name: string) => (value: string) => {
   if (!Number.isInteger(n) || n < 0) throw new CliError(`${name} must be a whole number`);
   return n;
 };
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+interface ServeFlags {
+  data: string;
+  host: string;
+  port: number;
+  rateLimit: number;
+  logLevel: string;
+  witnessKey?: string;
+  witnessLog: string[];
+}
+
+/** The witness a node runs beside its log, if asked: its key, the logs it witnesses, its state in DIR/witness. */
+async function witnessOf(
+  o: ServeFlags,
+  dir: string,
+): Promise<{ witness: Witness; store: LevelWitnessStore } | undefined> {
+  if (o.witnessKey === undefined) {
+    if (o.witnessLog.length > 0) throw new CliError('--witness-log needs --witness-key');
+    return undefined;
+  }
+  if (o.witnessLog.length === 0)
+    throw new CliError('a witness needs at least one --witness-log VKEY to witness');
+  const key = await readKeyFile(o.witnessKey);
+  const logs = new Map<string, NoteVerifier[]>();
+  for (const vkey of o.witnessLog) {
+    let verifier: NoteVerifier;
+    try {
+      verifier = ed25519Verifier(vkey);
+    } catch (e) {
+      throw new CliError(`--witness-log ${vkey}: ${(e as Error).message}`);
+    }
+    logs.set(verifier.name, [...(logs.get(verifier.name) ?? []), verifier]);
+  }
+  const store = await LevelWitnessStore.open(dir);
+  return { witness: new Witness(cosigner(key.name, key.secretKey), logs, store), store };
+}
 
 export interface InitOptions {
   data: string;
@@ -127,48 +177,55 @@ export function setupCommands(program: Command): void {
     .option('--port <port>', 'port to listen on (0: any free port)', int('--port'), 8080)
     .option('--rate-limit <n>', 'requests per client per minute (0: none)', int('--rate-limit'), 6000)
     .option('--log-level <level>', 'fatal, error, warn, info or debug', 'warn')
+    .option('--witness-key <file>', 'also act as a witness (POST /add-checkpoint), cosigning with this key')
+    .option('--witness-log <vkey>', 'a log this witness witnesses (repeatable)', collect, [])
     .addHelpText(
       'after',
-      '\nExample:\n  custody serve --data ./custody-data --port 8080\n\nStops gracefully on SIGTERM or Ctrl-C: the group in flight is written first.\n',
+      '\nExamples:\n  custody serve --data ./custody-data --port 8080\n  custody serve --data ./custody-data --witness-key w1.key --witness-log other.example/log+…\n\nStops gracefully on SIGTERM or Ctrl-C: the group in flight is written first.\n',
     )
-    .action(
-      async (
-        o: { data: string; host: string; port: number; rateLimit: number; logLevel: string },
-        command: Command,
-      ) => {
-        const { out } = contextOf(command);
-        const paths = layout(o.data);
-        const key = await readKeyFile(paths.nodeKey);
-        const { app, url } = await serve({
-          dataDir: paths.ledger,
-          secretKey: key.secretKey,
-          host: o.host,
-          port: o.port,
-          rateLimit: o.rateLimit === 0 ? false : o.rateLimit,
-          logger: { level: o.logLevel },
-        });
-        out.result({ url, origin: key.name, logKey: key.vkey });
-        out.line(`custody node for ${key.name} listening on ${url}`);
-        out.line(`log key: ${key.vkey}`);
-        closeOnSignals(app, (signal) =>
-          out.line(`stopped on ${signal}; every acknowledged event is on disk`),
-        );
-      },
-    );
+    .action(async (o: ServeFlags, command: Command) => {
+      const { out } = contextOf(command);
+      const paths = layout(o.data);
+      const key = await readKeyFile(paths.nodeKey);
+      const witness = await witnessOf(o, paths.witness);
+      const { app, url } = await serve({
+        dataDir: paths.ledger,
+        secretKey: key.secretKey,
+        host: o.host,
+        port: o.port,
+        rateLimit: o.rateLimit === 0 ? false : o.rateLimit,
+        logger: { level: o.logLevel },
+        ...(witness === undefined ? {} : { witness: witness.witness, onClose: () => witness.store.close() }),
+      });
+      out.result({ url, origin: key.name, logKey: key.vkey, witnessKey: witness?.witness.cosigner.vkey });
+      out.line(`custody node for ${key.name} listening on ${url}`);
+      out.line(`log key: ${key.vkey}`);
+      if (witness !== undefined) out.line(`witness key: ${witness.witness.cosigner.vkey}`);
+      closeOnSignals(app, (signal) => out.line(`stopped on ${signal}; every acknowledged event is on disk`));
+    });
 
   program
     .command('keygen')
-    .description('make a new key pair for a party; prints the public key (vkey) to register')
-    .requiredOption('--name <party>', 'the party id the key belongs to, e.g. NL-CUSTOMS')
+    .description('make a new key pair for a party (or a witness); prints the public key (vkey)')
+    .requiredOption('--name <name>', 'the party id the key belongs to, e.g. NL-CUSTOMS (or a witness name)')
     .requiredOption('--out <file>', 'where to write the secret key file (mode 0600, never overwritten)')
-    .addHelpText('after', '\nExample:\n  custody keygen --name NL-CUSTOMS --out nl-customs.key\n')
-    .action(async (o: { name: string; out: string }, command: Command) => {
+    .option('--witness', 'a witness key: print its cosigning key (tlog-cosignature, type 0x04) for clients')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  custody keygen --name NL-CUSTOMS --out nl-customs.key\n  custody keygen --name witness.example/w1 --out w1.key --witness\n',
+    )
+    .action(async (o: { name: string; out: string; witness?: boolean }, command: Command) => {
       const { out } = contextOf(command);
       const key = generateKeyPair(o.name);
       await writeKeyFile(o.out, key);
-      out.result({ name: key.name, keyId: key.keyId, vkey: key.vkey, file: o.out });
+      const vkey = o.witness === true ? cosigner(key.name, key.secretKey).vkey : key.vkey;
+      out.result({ name: key.name, keyId: key.keyId, vkey, file: o.out });
       out.line(`Wrote ${o.out} (secret; keep it private)`);
-      out.line(`Public key: ${out.c.bold(key.vkey)}`);
-      out.line('Ask the registrar to register it: custody party register --id … --vkey <the public key>');
+      out.line(`Public key: ${out.c.bold(vkey)}`);
+      out.line(
+        o.witness === true
+          ? 'Run it with custody serve … --witness-key <this file>; clients pass the public key to --witness'
+          : 'Ask the registrar to register it: custody party register --id … --vkey <the public key>',
+      );
     });
 }
