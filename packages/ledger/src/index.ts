@@ -102,6 +102,7 @@ export {
   addSignatures,
   ed25519Signer,
   ed25519Verifier,
+  formatSignatureLine,
   formatVkey,
   keyId,
   type NoteSignature,

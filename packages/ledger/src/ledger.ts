@@ -292,11 +292,16 @@ export class Ledger {
     return { ...assess(subject, events, now), size, events };
   }
 
-  /** A self-contained evidence bundle of the subject's history against the latest checkpoint. */
-  async bundle(subject: Subject): Promise<Bundle> {
+  /**
+   * A self-contained evidence bundle of the subject's history against the
+   * latest checkpoint. `checkpoint` may give that same checkpoint with witness
+   * cosignatures added; anything else is ignored.
+   */
+  async bundle(subject: Subject, options: { checkpoint?: string } = {}): Promise<Bundle> {
     // Size and checkpoint are read in one tick, so they always agree.
     const size = this.log.size;
-    const checkpoint = this.log.checkpoint;
+    const signed = this.log.checkpoint;
+    const checkpoint = options.checkpoint?.startsWith(signed) === true ? options.checkpoint : signed;
     const events = await this.gather(subject, size);
     const entries = await Promise.all(
       events.map(async (e) => ({

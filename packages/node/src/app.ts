@@ -8,6 +8,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Batcher } from './batcher.js';
+import { Cosigning, type WitnessEndpoint } from './cosigning.js';
 import { sendError, toCustodyError } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { eventRoutes } from './routes/events.js';
@@ -33,6 +34,10 @@ export interface NodeOptions {
   readonly pageSize?: number;
   /** Milliseconds a request may take, body included (slow clients are cut off). */
   readonly requestTimeout?: number;
+  /** Witnesses to ask for cosignatures after each new checkpoint. */
+  readonly witnesses?: readonly WitnessEndpoint[];
+  /** Milliseconds to wait for each witness (default 2000). */
+  readonly witnessTimeout?: number;
   /** Also act as a witness (POST /add-checkpoint) with this witness. */
   readonly witness?: Witness;
   /** More to close after the ledger when the app closes (e.g. a witness's store). */
@@ -64,7 +69,12 @@ export async function createNode(options: NodeOptions): Promise<FastifyInstance>
   app.removeContentTypeParser('text/plain');
 
   const metrics = createMetrics();
+  const cosigning = new Cosigning(ledger, options.witnesses ?? [], options.witnessTimeout ?? 2_000, app.log);
+  const withWitnesses = (options.witnesses ?? []).length > 0;
+  /** Every checkpoint the node hands out, with the cosignatures gathered for it. */
+  const checkpoint = () => cosigning.checkpoint();
   const batcher = new Batcher(ledger, {
+    ...(withWitnesses ? { afterGroup: () => cosigning.collect() } : {}),
     maxQueue: options.maxQueue ?? 10_000,
     maxGroup: options.maxGroup ?? 1_000,
     onGroup: (outcomes, seconds) => {
@@ -108,11 +118,13 @@ export async function createNode(options: NodeOptions): Promise<FastifyInstance>
     await app.register(rateLimit, { max: options.rateLimit ?? 6_000, timeWindow: 60_000 });
   }
 
-  eventRoutes(app, ledger, batcher);
-  logRoutes(app, ledger, options.pageSize ?? 1_000);
-  historyRoutes(app, ledger);
+  eventRoutes(app, ledger, batcher, checkpoint);
+  logRoutes(app, ledger, checkpoint, options.pageSize ?? 1_000);
+  historyRoutes(app, ledger, checkpoint);
   opsRoutes(app, ledger, batcher, metrics);
-  tileRoutes(app, ledger);
+  tileRoutes(app, ledger, checkpoint);
+  // A node that starts with witnesses asks them about the checkpoint it already has.
+  if (withWitnesses) app.addHook('onReady', async () => void cosigning.collect());
   if (options.witness !== undefined) await witnessRoutes(app, options.witness);
 
   // While closing, every response asks the client to hang up, so keep-alive

@@ -21,6 +21,12 @@ export interface BatcherOptions {
   readonly maxGroup: number;
   /** Called after each group with its outcomes and how long it took. */
   readonly onGroup?: (outcomes: readonly Outcome[], seconds: number) => void;
+  /**
+   * Awaited after a group is written and before its submitters are answered
+   * (e.g. to gather witness cosignatures for the new checkpoint). It must not
+   * fail; its own errors are its own to handle.
+   */
+  readonly afterGroup?: () => Promise<void>;
 }
 
 export class Batcher {
@@ -77,6 +83,10 @@ export class Batcher {
         group.map((w) => w.input),
         { verifiedWith: group.map((w) => w.verifiedWith) },
       )
+      .then(async (outcomes) => {
+        if (outcomes.some((o) => o.ok && !o.duplicate)) await this.options.afterGroup?.();
+        return outcomes;
+      })
       .then(
         (outcomes) => {
           this.options.onGroup?.(outcomes, Number(process.hrtime.bigint() - started) / 1e9);

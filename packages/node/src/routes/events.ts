@@ -5,7 +5,12 @@ import type { FastifyInstance } from 'fastify';
 import type { Batcher } from '../batcher.js';
 import { ErrorBody, Receipt, Submission } from '../schemas.js';
 
-export function eventRoutes(app: FastifyInstance, ledger: Ledger, batcher: Batcher): void {
+export function eventRoutes(
+  app: FastifyInstance,
+  ledger: Ledger,
+  batcher: Batcher,
+  checkpoint: () => string,
+): void {
   app.post(
     '/v1/events',
     {
@@ -25,7 +30,10 @@ export function eventRoutes(app: FastifyInstance, ledger: Ledger, batcher: Batch
       if (pre.error !== undefined) throw pre.error;
       const outcome = await batcher.submit(request.body, pre.verifiedWith);
       if (!outcome.ok) throw outcome.error;
-      return reply.code(outcome.duplicate ? 200 : 201).send(outcome.receipt);
+      // The receipt's checkpoint with the cosignatures gathered for it, if it is still the latest.
+      const current = checkpoint();
+      const cosigned = current.startsWith(outcome.receipt.checkpoint) ? current : outcome.receipt.checkpoint;
+      return reply.code(outcome.duplicate ? 200 : 201).send({ ...outcome.receipt, checkpoint: cosigned });
     },
   );
 }

@@ -33,7 +33,7 @@ const KINDS = [
   { path: 'parties', param: 'id', kind: 'party', what: 'a party' },
 ] as const;
 
-export function historyRoutes(app: FastifyInstance, ledger: Ledger): void {
+export function historyRoutes(app: FastifyInstance, ledger: Ledger, checkpoint: () => string): void {
   for (const { path, param, kind, what } of KINDS) {
     const params = Type.Object({ [param]: Type.String({ minLength: 1, maxLength: 64 }) });
     const subjectOf = (p: Record<string, string>) => ({ [kind]: p[param] }) as unknown as Subject;
@@ -62,7 +62,7 @@ export function historyRoutes(app: FastifyInstance, ledger: Ledger): void {
         },
       },
       async (request, reply) => {
-        const bundle = await ledger.bundle(subjectOf(request.params));
+        const bundle = await ledger.bundle(subjectOf(request.params), { checkpoint: checkpoint() });
         const name = `${kind}-${request.params[param]}`.replace(/[^A-Za-z0-9._-]/g, '_');
         return reply
           .header('content-disposition', `attachment; filename="${name}.custody-bundle.json"`)

@@ -22,12 +22,17 @@ function entryJson(e: Awaited<ReturnType<Ledger['event']>>): Static<typeof Entry
   return { index: e.index, leaf: toBase64(e.leaf), event: e.event };
 }
 
-export function logRoutes(app: FastifyInstance, ledger: Ledger, pageSize: number): void {
+export function logRoutes(
+  app: FastifyInstance,
+  ledger: Ledger,
+  checkpoint: () => string,
+  pageSize: number,
+): void {
   app.get(
     '/v1/checkpoint',
     { schema: { summary: 'The latest signed checkpoint (C2SP tlog-checkpoint)', produces: ['text/plain'] } },
     async (_request, reply) =>
-      reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(ledger.checkpoint),
+      reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(checkpoint()),
   );
 
   app.get(

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { ErrorBody } from '../schemas.js';
 
-export function tileRoutes(app: FastifyInstance, ledger: Ledger): void {
+export function tileRoutes(app: FastifyInstance, ledger: Ledger, checkpoint: () => string): void {
   app.get(
     '/checkpoint',
     {
@@ -19,10 +19,7 @@ export function tileRoutes(app: FastifyInstance, ledger: Ledger): void {
       },
     },
     async (_request, reply) =>
-      reply
-        .type('text/plain; charset=utf-8')
-        .header('cache-control', 'public, max-age=2')
-        .send(ledger.checkpoint),
+      reply.type('text/plain; charset=utf-8').header('cache-control', 'public, max-age=2').send(checkpoint()),
   );
 
   app.get<{ Params: { '*': string } }>(
