@@ -8,7 +8,7 @@ import {
   parseNote,
 } from '@custody/ledger';
 import { expect, test } from 'vitest';
-import { custodyJson, serveNode, tempDir } from './support.js';
+import { custody, custodyJson, serveNode, tempDir } from './support.js';
 
 test('custody serve --witness-key cosigns another log’s checkpoints, and remembers across a restart', async () => {
   const root = tempDir();
@@ -65,4 +65,112 @@ test('custody serve --witness-key cosigns another log’s checkpoints, and remem
   expect(unknown.status).toBe(404);
   await witness.stop();
   await logNode.stop();
+});
+
+test('a log served with --cosigner hands out cosigned checkpoints: custody verify --quorum 1 passes, --quorum 2 does not', async () => {
+  const root = tempDir();
+  const env = { CUSTODY_CONFIG_DIR: join(root, 'config') };
+  const log = await custodyJson<{ logKey: string }>(
+    ['init', '--data', join(root, 'log'), '--origin', 'log.custody.test/b'],
+    env,
+  );
+  await custodyJson(['init', '--data', join(root, 'witness'), '--origin', 'witness.custody.test/host'], env);
+  const w1 = await custodyJson<{ vkey: string }>(
+    ['keygen', '--name', 'witness.custody.test/w1', '--out', join(root, 'w1.key'), '--witness'],
+    env,
+  );
+  const w2 = await custodyJson<{ vkey: string }>(
+    ['keygen', '--name', 'witness.custody.test/w2', '--out', join(root, 'w2.key'), '--witness'],
+    env,
+  );
+  const witness = await serveNode(join(root, 'witness'), [
+    '--witness-key',
+    join(root, 'w1.key'),
+    '--witness-log',
+    log.json.logKey,
+  ]);
+  const node = await serveNode(join(root, 'log'), ['--cosigner', `${witness.url}=${w1.json.vkey}`]);
+  const acme = await custodyJson<{ vkey: string }>(
+    ['keygen', '--name', 'ACME', '--out', join(root, 'acme.key')],
+    env,
+  );
+  const at = ['--node', node.url];
+  expect(
+    (
+      await custody(
+        [
+          'party',
+          'register',
+          '--key',
+          join(root, 'log', 'registrar.key'),
+          '--id',
+          'ACME',
+          '--name',
+          'Acme',
+          '--roles',
+          'manufacturer',
+          '--country',
+          'DE',
+          '--vkey',
+          acme.json.vkey,
+          ...at,
+        ],
+        env,
+      )
+    ).code,
+  ).toBe(0);
+  expect(
+    (
+      await custody(
+        [
+          'manufacture',
+          '--key',
+          join(root, 'acme.key'),
+          '--serials',
+          'SN-1,SN-2',
+          '--make',
+          'Acme',
+          '--model',
+          'G36',
+          '--category',
+          'rifle',
+          '--calibre',
+          '5.56',
+          '--site',
+          'Oberndorf',
+          '--marking-country',
+          'DE',
+          ...at,
+        ],
+        env,
+      )
+    ).code,
+  ).toBe(0);
+
+  const one = await custody(
+    ['verify', 'SN-1', '--log-key', log.json.logKey, '--witness', w1.json.vkey, '--quorum', '1', ...at],
+    env,
+  );
+  expect(one.code).toBe(0);
+  expect(one.stdout).toContain('✓ witness quorum: 1 of 1 required');
+  const two = await custody(
+    [
+      'verify',
+      'SN-1',
+      '--log-key',
+      log.json.logKey,
+      '--witness',
+      w1.json.vkey,
+      '--witness',
+      w2.json.vkey,
+      '--quorum',
+      '2',
+      ...at,
+    ],
+    env,
+  );
+  expect(two.code).toBe(2);
+  expect(two.stdout).toContain('✗ witness quorum: 1 valid witness cosignature(s), 2 required');
+  await node.stop();
+  await witness.stop();
 });

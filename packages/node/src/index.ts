@@ -1,4 +1,5 @@
 /** @custody/node: the HTTP node. */
 export { createNode, type NodeOptions } from './app.js';
 export { Batcher, type BatcherOptions } from './batcher.js';
+export { Cosigning, type WitnessEndpoint } from './cosigning.js';
 export { closeOnSignals, type ServeOptions, serve } from './server.js';

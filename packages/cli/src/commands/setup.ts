@@ -2,6 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  cosignatureVerifier,
   cosigner,
   ed25519Verifier,
   generateKeyPair,
@@ -13,7 +14,7 @@ import {
   Witness,
   writeKeyFile,
 } from '@custody/ledger';
-import { closeOnSignals, serve } from '@custody/node';
+import { closeOnSignals, serve, type WitnessEndpoint } from '@custody/node';
 import type { Command } from 'commander';
 import { contextOf } from '../context.js';
 import { CliError } from '../exit.js';
@@ -43,6 +44,22 @@ interface ServeFlags {
   logLevel: string;
   witnessKey?: string;
   witnessLog: string[];
+  cosigner: string[];
+}
+
+/** `URL=VKEY`: a witness's submission prefix and its cosignature key (the first "=" splits them). */
+function cosignerOf(spec: string): WitnessEndpoint {
+  const at = spec.indexOf('=');
+  const url = spec.slice(0, at);
+  if (at < 0 || !/^https?:\/\//.test(url))
+    throw new CliError(
+      `--cosigner ${spec}: expected URL=VKEY, e.g. http://127.0.0.1:9000=witness.example/w1+…`,
+    );
+  try {
+    return { url, verifier: cosignatureVerifier(spec.slice(at + 1)) };
+  } catch (e) {
+    throw new CliError(`--cosigner ${spec}: ${(e as Error).message}`);
+  }
 }
 
 /** The witness a node runs beside its log, if asked: its key, the logs it witnesses, its state in DIR/witness. */
@@ -179,6 +196,12 @@ export function setupCommands(program: Command): void {
     .option('--log-level <level>', 'fatal, error, warn, info or debug', 'warn')
     .option('--witness-key <file>', 'also act as a witness (POST /add-checkpoint), cosigning with this key')
     .option('--witness-log <vkey>', 'a log this witness witnesses (repeatable)', collect, [])
+    .option(
+      '--cosigner <url=vkey>',
+      'a witness to ask for cosignatures after each checkpoint (repeatable)',
+      collect,
+      [],
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  custody serve --data ./custody-data --port 8080\n  custody serve --data ./custody-data --witness-key w1.key --witness-log other.example/log+…\n\nStops gracefully on SIGTERM or Ctrl-C: the group in flight is written first.\n',
@@ -196,6 +219,7 @@ export function setupCommands(program: Command): void {
         rateLimit: o.rateLimit === 0 ? false : o.rateLimit,
         logger: { level: o.logLevel },
         ...(witness === undefined ? {} : { witness: witness.witness, onClose: () => witness.store.close() }),
+        witnesses: o.cosigner.map(cosignerOf),
       });
       out.result({ url, origin: key.name, logKey: key.vkey, witnessKey: witness?.witness.cosigner.vkey });
       out.line(`custody node for ${key.name} listening on ${url}`);
