@@ -24,7 +24,7 @@ import {
   subjectKey,
 } from './history.js';
 import { CustodyState, indexed } from './indexes.js';
-import type { LeafEntry } from './leaf.js';
+import { decodeLeaf, type LeafEntry } from './leaf.js';
 import { Log, type StoredEntry } from './log.js';
 import type { Hash } from './merkle.js';
 import type { Receipt } from './receipt.js';
@@ -75,6 +75,12 @@ export class Ledger {
     return new Ledger(log, log.space('custody'), options.clock ?? (() => new Date()));
   }
 
+  /** A new, empty mirror of the log with this key (see replicate). */
+  static async createMirror(dir: string, options: { logVkey: string; clock?: () => Date }): Promise<Ledger> {
+    const log = await Log.createMirror(dir, { logVkey: options.logVkey });
+    return new Ledger(log, log.space('custody'), options.clock ?? (() => new Date()));
+  }
+
   /** Opens a ledger: reads the tree state and the genesis entry, nothing else. */
   static async open(dir: string, options: LedgerOptions = {}): Promise<Ledger> {
     const log = await Log.open(dir, options.secretKey === undefined ? {} : { secretKey: options.secretKey });
@@ -114,6 +120,53 @@ export class Ledger {
     const run = this.tail.then(() => this.submitNow(inputs, options.verifiedWith ?? []));
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * For a mirror: takes the source log's next entries, exactly as it stored
+   * them, with the signed checkpoint they complete. Every event is admitted
+   * again by the same rules (as of its own receive time), so the mirror's
+   * indexes and histories are the source's; the leaves must continue the
+   * chain and make exactly the signed tree. Anything else writes nothing and
+   * throws CUSTODY_BAD_PROOF naming the entry.
+   */
+  replicate(leaves: readonly Uint8Array[], checkpoint: string): Promise<number> {
+    const run = this.tail.then(() => this.replicateNow(leaves, checkpoint));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async replicateNow(leaves: readonly Uint8Array[], checkpoint: string): Promise<number> {
+    const state = new CustodyState(this.space);
+    const first = this.log.size;
+    let policy = this.policy;
+    for (const [i, leaf] of leaves.entries()) {
+      const index = first + i;
+      try {
+        const entry = decodeLeaf(leaf);
+        const admission = await admit({ event: entry.event, sig: entry.sig }, state, {
+          index,
+          origin: this.log.origin,
+          policy,
+          now: new Date(entry.received),
+        });
+        if (admission.kind !== 'new')
+          throw new CustodyError('CUSTODY_REPLAY', `it repeats entry ${admission.ref.index}`, 409);
+        const event = admission.admitted.event;
+        if (event.type === 'ledger.genesis') policy = event.body.policy;
+      } catch (e) {
+        if (!(e instanceof CustodyError)) throw e;
+        throw new CustodyError(
+          'CUSTODY_BAD_PROOF',
+          `the source log's entry ${index} would be refused here: ${e.message}`,
+          502,
+        );
+      }
+    }
+    const writes = state.takeWrites();
+    const result = await this.log.appendVerified(leaves, checkpoint, () => writes);
+    this.policy = policy;
+    return result.size;
   }
 
   /** Submits one event and returns its receipt, or throws its refusal. */

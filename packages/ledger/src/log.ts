@@ -10,7 +10,14 @@ import { type AuditOptions, type AuditReport, auditStore } from './audit.js';
 import { concat, toHex, toSafeIndex } from './bytes.js';
 import { type Checkpoint, openCheckpoint, signCheckpoint } from './checkpoint.js';
 import { CustodyError } from './errors.js';
-import { EMPTY_FRONTIER, extendFrontier, type Frontier, frontierLevels, frontierRoot } from './frontier.js';
+import {
+  EMPTY_FRONTIER,
+  extendFrontier,
+  type Frontier,
+  frontierLevels,
+  frontierRoot,
+  type StoredSubtree,
+} from './frontier.js';
 import { CHAIN_START, decodeLeaf, type EntryInput, encodeLeaf, type LeafEntry } from './leaf.js';
 import {
   consistencyRanges,
@@ -109,6 +116,31 @@ export class Log {
       throw e;
     }
     return new Log(store, state, signer, ed25519Verifier(signer.vkey), options.clock ?? (() => new Date()));
+  }
+
+  /**
+   * Creates an empty mirror of another log: it holds that log's key, signs
+   * nothing, and grows only by appendVerified.
+   */
+  static async createMirror(dir: string, options: { logVkey: string; clock?: () => Date }): Promise<Log> {
+    const verifier = ed25519Verifier(options.logVkey);
+    const store = await Store.open(dir, true);
+    const state: LedgerState = {
+      version: 1,
+      origin: verifier.name,
+      logVkey: options.logVkey,
+      size: 0,
+      frontier: [],
+      lastLeafHash: new Uint8Array(32),
+      checkpoint: '',
+    };
+    try {
+      await store.commit({ firstIndex: 0, leaves: [], subtrees: [], state });
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    return new Log(store, state, undefined, verifier, options.clock ?? (() => new Date()));
   }
 
   /**
@@ -219,22 +251,105 @@ export class Log {
       },
       signer,
     );
+    return this.commitGroup(
+      { firstIndex, leaves, leafHashes, frontier, created, checkpoint, lastLeafHash: prev },
+      extra,
+    );
+  }
+
+  /**
+   * For a mirror: appends the source log's own leaves, byte for byte, once
+   * they are shown to continue this log's hash chain and to make exactly the
+   * tree that the source's signed checkpoint names. Nothing is written
+   * otherwise.
+   */
+  appendVerified(
+    leaves: readonly Uint8Array[],
+    checkpoint: string,
+    extra?: ExtraWrites,
+  ): Promise<AppendResult> {
+    const run = this.tail.then(() => this.appendVerifiedNow(leaves, checkpoint, extra));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async appendVerifiedNow(
+    leaves: readonly Uint8Array[],
+    note: string,
+    extra?: ExtraWrites,
+  ): Promise<AppendResult> {
+    this.assertOpen();
+    if (this.signer !== undefined) {
+      throw new CustodyError(
+        'CUSTODY_BAD_INPUT',
+        'a log with its own key signs its own entries; only a mirror appends verified ones',
+        400,
+      );
+    }
+    if (this.stale) await this.reload();
+    const bad = (why: string) => new CustodyError('CUSTODY_BAD_PROOF', `the source log ${why}`, 502);
+    const firstIndex = this.state.size;
+    let prev = this.state.lastLeafHash;
+    const leafHashes = leaves.map((leaf, i) => {
+      const index = firstIndex + i;
+      const entry = decodeLeaf(leaf);
+      if (entry.index !== index) throw bad(`sent entry ${entry.index} where entry ${index} belongs`);
+      if (entry.prev !== (index === 0 ? CHAIN_START : toHex(prev)))
+        throw bad(`sent entry ${index}, which does not link to entry ${index - 1}`);
+      prev = hashLeaf(leaf);
+      return prev;
+    });
+    const { frontier, created } = extendFrontier(this.frontier, leafHashes);
+    const { checkpoint } = openCheckpoint(note, this.verifier);
+    if (
+      checkpoint.size !== BigInt(frontier.size) ||
+      toHex(checkpoint.root) !== toHex(frontierRoot(frontier))
+    ) {
+      throw bad(`sent entries that do not make the tree its checkpoint of size ${checkpoint.size} signs`);
+    }
+    return this.commitGroup(
+      { firstIndex, leaves, leafHashes, frontier, created, checkpoint: note, lastLeafHash: prev },
+      extra,
+    );
+  }
+
+  /** Writes a group and its new state in one durable batch, then adopts the state. */
+  private async commitGroup(
+    g: {
+      firstIndex: number;
+      leaves: readonly Uint8Array[];
+      leafHashes: readonly Hash[];
+      frontier: Frontier;
+      created: readonly StoredSubtree[];
+      checkpoint: string;
+      lastLeafHash: Hash;
+    },
+    extra?: ExtraWrites,
+  ): Promise<AppendResult> {
     const state: LedgerState = {
       ...this.state,
-      size: frontier.size,
-      frontier: frontier.hashes,
-      lastLeafHash: prev,
-      checkpoint,
+      size: g.frontier.size,
+      frontier: g.frontier.hashes,
+      lastLeafHash: g.lastLeafHash,
+      checkpoint: g.checkpoint,
     };
     try {
-      await this.store.commit({ firstIndex, leaves, subtrees: created, state }, extra?.(firstIndex) ?? []);
+      await this.store.commit(
+        { firstIndex: g.firstIndex, leaves: g.leaves, subtrees: g.created, state },
+        extra?.(g.firstIndex) ?? [],
+      );
     } catch (e) {
       this.stale = true;
       throw e;
     }
     this.state = state;
-    this.frontier = frontier;
-    return { firstIndex, leafHashes, checkpoint, size: frontier.size };
+    this.frontier = g.frontier;
+    return {
+      firstIndex: g.firstIndex,
+      leafHashes: g.leafHashes,
+      checkpoint: g.checkpoint,
+      size: g.frontier.size,
+    };
   }
 
   /** The receive time a node stamps on entries it appends now. */
@@ -386,7 +501,9 @@ export class Log {
  * A stored state is trusted only if its checkpoint is signed by the log key
  * and matches the state's own size and frontier.
  */
-function checkState(state: LedgerState, verifier: NoteVerifier): Checkpoint {
+function checkState(state: LedgerState, verifier: NoteVerifier): Checkpoint | undefined {
+  // A mirror that has not synced yet has no checkpoint to hold.
+  if (state.checkpoint === '' && state.size === 0 && state.frontier.length === 0) return undefined;
   const { checkpoint } = openCheckpoint(state.checkpoint, verifier);
   if (state.frontier.length !== frontierLevels(state.size).length) {
     throw new CustodyError('CUSTODY_CORRUPT_STATE', `the stored tree state is malformed; run an audit`, 500);
