@@ -174,3 +174,169 @@ test('a log served with --cosigner hands out cosigned checkpoints: custody verif
   await node.stop();
   await witness.stop();
 });
+
+/** A port that was free a moment ago, for nodes that must know each other's address before starting. */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const json = async <T>(url: string): Promise<T> => (await fetch(url)).json() as Promise<T>;
+
+test('a primary and two mirrors that witness it: mirrored, cosigned twice, verified with a quorum of 2, tiles identical', async () => {
+  const root = tempDir();
+  const env = { CUSTODY_CONFIG_DIR: join(root, 'config') };
+  const log = await custodyJson<{ logKey: string }>(
+    ['init', '--data', join(root, 'primary'), '--origin', 'fed.custody.test/log'],
+    env,
+  );
+  const keys = [];
+  for (const w of ['w1', 'w2']) {
+    keys.push(
+      (
+        await custodyJson<{ vkey: string }>(
+          ['keygen', '--name', `fed.custody.test/${w}`, '--out', join(root, `${w}.key`), '--witness'],
+          env,
+        )
+      ).json.vkey,
+    );
+  }
+  const ports = [await freePort(), await freePort()];
+  const primary = await serveNode(
+    join(root, 'primary'),
+    keys.flatMap((k, i) => ['--cosigner', `http://127.0.0.1:${ports[i]}=${k}`]),
+  );
+  const mirrors = [];
+  for (const [i, port] of ports.entries()) {
+    mirrors.push(
+      await serveNode(join(root, `mirror${i + 1}`), [
+        '--mirror',
+        primary.url,
+        '--log-key',
+        log.json.logKey,
+        '--sync-interval',
+        '100',
+        '--witness-key',
+        join(root, `w${i + 1}.key`),
+        '--witness-log',
+        log.json.logKey,
+        '--port',
+        String(port),
+      ]),
+    );
+  }
+  const acme = await custodyJson<{ vkey: string }>(
+    ['keygen', '--name', 'ACME', '--out', join(root, 'acme.key')],
+    env,
+  );
+  const at = ['--node', primary.url];
+  expect(
+    (
+      await custody(
+        [
+          'party',
+          'register',
+          '--key',
+          join(root, 'primary', 'registrar.key'),
+          '--id',
+          'ACME',
+          '--name',
+          'Acme',
+          '--roles',
+          'manufacturer',
+          '--country',
+          'DE',
+          '--vkey',
+          acme.json.vkey,
+          ...at,
+        ],
+        env,
+      )
+    ).code,
+  ).toBe(0);
+  expect(
+    (
+      await custody(
+        [
+          'manufacture',
+          '--key',
+          join(root, 'acme.key'),
+          '--serials',
+          'SN-1,SN-2',
+          '--make',
+          'Acme',
+          '--model',
+          'G36',
+          '--category',
+          'rifle',
+          '--calibre',
+          '5.56',
+          '--site',
+          'Oberndorf',
+          '--marking-country',
+          'DE',
+          ...at,
+        ],
+        env,
+      )
+    ).code,
+  ).toBe(0);
+
+  const size = (await json<{ size: number }>(`${primary.url}/healthz`)).size;
+  for (const m of mirrors) {
+    await until(
+      async () => (await json<{ size: number }>(`${m.url}/healthz`)).size === size,
+      'the mirrors to catch up',
+    );
+  }
+  const checkpoint = await (await fetch(`${primary.url}/v1/checkpoint`)).text();
+  expect(checkpoint.split('\n').filter((l) => l.startsWith('— fed.custody.test/w'))).toHaveLength(2);
+
+  const quorum = [
+    '--log-key',
+    log.json.logKey,
+    '--witness',
+    keys[0] as string,
+    '--witness',
+    keys[1] as string,
+    '--quorum',
+    '2',
+  ];
+  expect((await custody(['verify', 'SN-1', ...quorum, ...at], env)).code).toBe(0);
+  for (const m of mirrors) {
+    await until(
+      async () => (await (await fetch(`${m.url}/checkpoint`)).text()) === checkpoint,
+      'the mirror to serve the cosigned checkpoint',
+    );
+    expect((await custody(['verify', 'SN-2', ...quorum, '--node', m.url], env)).code).toBe(0);
+    for (const path of [`/tile/0/000.p/${size}`, `/tile/entries/000.p/${size}`]) {
+      const [a, b] = await Promise.all([fetch(primary.url + path), fetch(m.url + path)]);
+      expect(Buffer.from(await b.arrayBuffer()).equals(Buffer.from(await a.arrayBuffer()))).toBe(true);
+    }
+    const write = await fetch(`${m.url}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    const refusal = (await write.json()) as { code: string; message: string };
+    expect({
+      status: write.status,
+      code: refusal.code,
+      names: refusal.message.includes(primary.url),
+    }).toEqual({ status: 403, code: 'CUSTODY_READ_ONLY', names: true });
+  }
+  for (const node of [primary, ...mirrors]) await node.stop();
+});

@@ -87,7 +87,9 @@ export type ErrorCode =
   /** The request took longer than the node allows. */
   | 'CUSTODY_TIMEOUT'
   /** A fault in the node itself; the message carries the request id to report. */
-  | 'CUSTODY_INTERNAL';
+  | 'CUSTODY_INTERNAL'
+  /** A mirror takes no writes; the message names the log to send them to. */
+  | 'CUSTODY_READ_ONLY';
 
 export class CustodyError extends Error {
   override readonly name = 'CustodyError';

@@ -11,6 +11,7 @@ import { Batcher } from './batcher.js';
 import { Cosigning, type WitnessEndpoint } from './cosigning.js';
 import { sendError, toCustodyError } from './errors.js';
 import { createMetrics } from './metrics.js';
+import { Follower } from './mirror.js';
 import { eventRoutes } from './routes/events.js';
 import { historyRoutes } from './routes/history.js';
 import { logRoutes } from './routes/log.js';
@@ -38,6 +39,8 @@ export interface NodeOptions {
   readonly witnesses?: readonly WitnessEndpoint[];
   /** Milliseconds to wait for each witness (default 2000). */
   readonly witnessTimeout?: number;
+  /** Follow another node as its mirror; writes are then refused. */
+  readonly mirror?: { readonly source: string; readonly evidenceFile: string; readonly intervalMs?: number };
   /** Also act as a witness (POST /add-checkpoint) with this witness. */
   readonly witness?: Witness;
   /** More to close after the ledger when the app closes (e.g. a witness's store). */
@@ -69,6 +72,16 @@ export async function createNode(options: NodeOptions): Promise<FastifyInstance>
   app.removeContentTypeParser('text/plain');
 
   const metrics = createMetrics();
+  const follower =
+    options.mirror === undefined
+      ? undefined
+      : new Follower(
+          ledger,
+          options.mirror.source,
+          options.mirror.intervalMs ?? 1_000,
+          options.mirror.evidenceFile,
+          app.log,
+        );
   const cosigning = new Cosigning(ledger, options.witnesses ?? [], options.witnessTimeout ?? 2_000, app.log);
   const withWitnesses = (options.witnesses ?? []).length > 0;
   /** Every checkpoint the node hands out, with the cosignatures gathered for it. */
@@ -118,10 +131,10 @@ export async function createNode(options: NodeOptions): Promise<FastifyInstance>
     await app.register(rateLimit, { max: options.rateLimit ?? 6_000, timeWindow: 60_000 });
   }
 
-  eventRoutes(app, ledger, batcher, checkpoint);
+  eventRoutes(app, ledger, batcher, checkpoint, follower?.source);
   logRoutes(app, ledger, checkpoint, options.pageSize ?? 1_000);
   historyRoutes(app, ledger, checkpoint);
-  opsRoutes(app, ledger, batcher, metrics);
+  opsRoutes(app, ledger, batcher, metrics, follower);
   tileRoutes(app, ledger, checkpoint);
   // A node that starts with witnesses asks them about the checkpoint it already has.
   if (withWitnesses) app.addHook('onReady', async () => void cosigning.collect());
@@ -138,9 +151,12 @@ export async function createNode(options: NodeOptions): Promise<FastifyInstance>
     return payload;
   });
 
+  if (follower !== undefined) app.addHook('onReady', async () => void follower.start());
+
   // Stop taking writes, finish the queued groups, then close the database.
   app.addHook('onClose', async () => {
     await batcher.close();
+    await follower?.stop();
     if (options.closeLedger !== false) await ledger.close();
     await options.onClose?.();
   });

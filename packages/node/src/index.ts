@@ -2,4 +2,5 @@
 export { createNode, type NodeOptions } from './app.js';
 export { Batcher, type BatcherOptions } from './batcher.js';
 export { Cosigning, type WitnessEndpoint } from './cosigning.js';
+export { Follower, type MirrorAlarm, type MirrorStatus } from './mirror.js';
 export { closeOnSignals, type ServeOptions, serve } from './server.js';

@@ -34,6 +34,11 @@ export function createMetrics() {
       help: 'Submissions waiting for a group',
       registers: [registry],
     }),
+    mirrorAlarm: new Gauge({
+      name: 'custody_mirror_alarm',
+      help: '1 if this mirror caught its source presenting an inconsistent checkpoint',
+      registers: [registry],
+    }),
   };
 }
 

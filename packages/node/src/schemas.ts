@@ -142,8 +142,26 @@ export const Bundle = Type.Object(
 );
 
 export const Health = Type.Object({
-  status: Type.Literal('ok'),
+  status: Type.Union([Type.Literal('ok'), Type.Literal('alarm')], {
+    description: 'alarm: a mirror caught its source misbehaving',
+  }),
   origin: Type.String(),
   size: Type.Integer(),
   queue: Type.Integer(),
+  mirror: Type.Optional(
+    Type.Object({
+      source: Type.String(),
+      following: Type.Boolean(),
+      size: Type.Integer(),
+      lastSync: Type.Optional(Type.String()),
+      alarm: Type.Optional(
+        Type.Object({
+          reason: Type.String(),
+          accepted: Type.String(),
+          presented: Type.String(),
+          at: Type.String(),
+        }),
+      ),
+    }),
+  ),
 });

@@ -3,23 +3,66 @@
  * gracefully on SIGTERM or SIGINT (stop accepting, finish the group in
  * flight, close the database). A second signal exits at once.
  */
-import { Ledger } from '@custody/ledger';
+import { CustodyError, Ledger } from '@custody/ledger';
 import type { FastifyInstance } from 'fastify';
 import { createNode, type NodeOptions } from './app.js';
 
-export interface ServeOptions extends Omit<NodeOptions, 'ledger'> {
+export interface ServeOptions extends Omit<NodeOptions, 'ledger' | 'mirror'> {
   readonly dataDir: string;
-  readonly secretKey: Uint8Array;
+  /** The log's key; absent for a mirror. */
+  readonly secretKey?: Uint8Array;
+  /** Follow this node as a mirror of the log with this key (created in dataDir on first run). */
+  readonly mirror?: {
+    readonly source: string;
+    readonly logVkey: string;
+    readonly evidenceFile: string;
+    readonly intervalMs?: number;
+  };
   readonly host?: string;
   readonly port?: number;
 }
 
 export async function serve(options: ServeOptions): Promise<{ app: FastifyInstance; url: string }> {
-  const { dataDir, secretKey, host = '127.0.0.1', port = 8080, ...nodeOptions } = options;
-  const ledger = await Ledger.open(dataDir, { secretKey });
-  const app = await createNode({ ...nodeOptions, ledger });
+  const { dataDir, secretKey, mirror, host = '127.0.0.1', port = 8080, ...nodeOptions } = options;
+  const ledger =
+    mirror === undefined
+      ? await Ledger.open(dataDir, secretKey === undefined ? {} : { secretKey })
+      : await openMirror(dataDir, mirror.logVkey);
+  const app = await createNode({
+    ...nodeOptions,
+    ledger,
+    ...(mirror === undefined
+      ? {}
+      : {
+          mirror: {
+            source: mirror.source,
+            evidenceFile: mirror.evidenceFile,
+            ...(mirror.intervalMs === undefined ? {} : { intervalMs: mirror.intervalMs }),
+          },
+        }),
+  });
   const url = await app.listen({ host, port });
   return { app, url };
+}
+
+/** A mirror's ledger: created on the first run, then reopened, always for the same log key. */
+async function openMirror(dir: string, logVkey: string): Promise<Ledger> {
+  let ledger: Ledger;
+  try {
+    ledger = await Ledger.open(dir);
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'CUSTODY_NO_LEDGER') throw e;
+    ledger = await Ledger.createMirror(dir, { logVkey });
+  }
+  if (ledger.logVkey !== logVkey) {
+    await ledger.close();
+    throw new CustodyError(
+      'CUSTODY_WRONG_LOG_KEY',
+      `${dir} mirrors the log ${ledger.logVkey}, not ${logVkey}`,
+      403,
+    );
+  }
+  return ledger;
 }
 
 /** Closes the app on SIGTERM or SIGINT, then exits; `onClosed` runs before exit. */

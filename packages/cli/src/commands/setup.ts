@@ -24,6 +24,8 @@ import { newEventId, nowIso } from '../send.js';
 export const layout = (dir: string) => ({
   ledger: join(dir, 'ledger'),
   witness: join(dir, 'witness'),
+  /** A mirror's record of a source caught misbehaving. */
+  evidence: join(dir, 'mirror-evidence.json'),
   nodeKey: join(dir, 'node.key'),
   registrarKey: join(dir, 'registrar.key'),
 });
@@ -45,6 +47,9 @@ interface ServeFlags {
   witnessKey?: string;
   witnessLog: string[];
   cosigner: string[];
+  mirror?: string;
+  logKey?: string;
+  syncInterval: number;
 }
 
 /** `URL=VKEY`: a witness's submission prefix and its cosignature key (the first "=" splits them). */
@@ -202,6 +207,14 @@ export function setupCommands(program: Command): void {
       collect,
       [],
     )
+    .option('--mirror <url>', 'follow the node at URL as a read-only, verifying mirror (needs --log-key)')
+    .option('--log-key <vkey>', 'with --mirror: the key of the log to mirror')
+    .option(
+      '--sync-interval <ms>',
+      'with --mirror: how often to poll the source',
+      int('--sync-interval'),
+      1000,
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  custody serve --data ./custody-data --port 8080\n  custody serve --data ./custody-data --witness-key w1.key --witness-log other.example/log+…\n\nStops gracefully on SIGTERM or Ctrl-C: the group in flight is written first.\n',
@@ -209,11 +222,24 @@ export function setupCommands(program: Command): void {
     .action(async (o: ServeFlags, command: Command) => {
       const { out } = contextOf(command);
       const paths = layout(o.data);
-      const key = await readKeyFile(paths.nodeKey);
+      if ((o.mirror === undefined) !== (o.logKey === undefined))
+        throw new CliError('--mirror and --log-key go together');
+      if (o.mirror !== undefined) await mkdir(o.data, { recursive: true });
+      const key = o.mirror === undefined ? await readKeyFile(paths.nodeKey) : undefined;
       const witness = await witnessOf(o, paths.witness);
       const { app, url } = await serve({
         dataDir: paths.ledger,
-        secretKey: key.secretKey,
+        ...(key === undefined ? {} : { secretKey: key.secretKey }),
+        ...(o.mirror === undefined || o.logKey === undefined
+          ? {}
+          : {
+              mirror: {
+                source: o.mirror,
+                logVkey: o.logKey,
+                evidenceFile: paths.evidence,
+                intervalMs: o.syncInterval,
+              },
+            }),
         host: o.host,
         port: o.port,
         rateLimit: o.rateLimit === 0 ? false : o.rateLimit,
@@ -221,9 +247,13 @@ export function setupCommands(program: Command): void {
         ...(witness === undefined ? {} : { witness: witness.witness, onClose: () => witness.store.close() }),
         witnesses: o.cosigner.map(cosignerOf),
       });
-      out.result({ url, origin: key.name, logKey: key.vkey, witnessKey: witness?.witness.cosigner.vkey });
-      out.line(`custody node for ${key.name} listening on ${url}`);
-      out.line(`log key: ${key.vkey}`);
+      const logKey = key?.vkey ?? (o.logKey as string);
+      const origin = logKey.split('+')[0] as string;
+      out.result({ url, origin, logKey, mirrorOf: o.mirror, witnessKey: witness?.witness.cosigner.vkey });
+      out.line(
+        `custody ${o.mirror === undefined ? 'node' : `mirror of ${o.mirror}`} for ${origin} listening on ${url}`,
+      );
+      out.line(`log key: ${logKey}`);
       if (witness !== undefined) out.line(`witness key: ${witness.witness.cosigner.vkey}`);
       closeOnSignals(app, (signal) => out.line(`stopped on ${signal}; every acknowledged event is on disk`));
     });

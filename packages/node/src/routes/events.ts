@@ -1,6 +1,6 @@
 /** The write endpoint: a signed event in, a durable receipt out. */
 
-import type { Ledger } from '@custody/ledger';
+import { CustodyError, type Ledger } from '@custody/ledger';
 import type { FastifyInstance } from 'fastify';
 import type { Batcher } from '../batcher.js';
 import { ErrorBody, Receipt, Submission } from '../schemas.js';
@@ -10,6 +10,8 @@ export function eventRoutes(
   ledger: Ledger,
   batcher: Batcher,
   checkpoint: () => string,
+  /** Set on a mirror: the node that takes the writes. */
+  mirrorOf?: string,
 ): void {
   app.post(
     '/v1/events',
@@ -26,6 +28,13 @@ export function eventRoutes(
       attachValidation: true,
     },
     async (request, reply) => {
+      if (mirrorOf !== undefined) {
+        throw new CustodyError(
+          'CUSTODY_READ_ONLY',
+          `this node is a read-only mirror of ${mirrorOf}; submit events there`,
+          403,
+        );
+      }
       const pre = await ledger.precheck(request.body);
       if (pre.error !== undefined) throw pre.error;
       const outcome = await batcher.submit(request.body, pre.verifiedWith);

@@ -2,6 +2,7 @@
 import { CustodyError, type Ledger, parseUint64, toBase64 } from '@custody/ledger';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from 'typebox';
+import { checkpointOrUnavailable } from '../checkpoint.js';
 import {
   ConsistencyProof,
   ConsistencyQuery,
@@ -32,7 +33,10 @@ export function logRoutes(
     '/v1/checkpoint',
     { schema: { summary: 'The latest signed checkpoint (C2SP tlog-checkpoint)', produces: ['text/plain'] } },
     async (_request, reply) =>
-      reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(checkpoint()),
+      reply
+        .type('text/plain; charset=utf-8')
+        .header('cache-control', 'no-cache')
+        .send(checkpointOrUnavailable(checkpoint)),
   );
 
   app.get(

@@ -3,15 +3,30 @@ import type { Ledger } from '@custody/ledger';
 import type { FastifyInstance } from 'fastify';
 import type { Batcher } from '../batcher.js';
 import type { Metrics } from '../metrics.js';
+import type { Follower } from '../mirror.js';
 import { Health } from '../schemas.js';
 
-export function opsRoutes(app: FastifyInstance, ledger: Ledger, batcher: Batcher, metrics: Metrics): void {
-  app.get('/healthz', { schema: { summary: 'Liveness', response: { 200: Health } } }, async () => ({
-    status: 'ok' as const,
-    origin: ledger.origin,
-    size: ledger.size,
-    queue: batcher.depth,
-  }));
+export function opsRoutes(
+  app: FastifyInstance,
+  ledger: Ledger,
+  batcher: Batcher,
+  metrics: Metrics,
+  follower?: Follower,
+): void {
+  app.get(
+    '/healthz',
+    { schema: { summary: 'Liveness, and a mirror’s alarm', response: { 200: Health } } },
+    async () => {
+      const mirror = follower?.status();
+      return {
+        status: mirror?.alarm === undefined ? ('ok' as const) : ('alarm' as const),
+        origin: ledger.origin,
+        size: ledger.size,
+        queue: batcher.depth,
+        ...(mirror === undefined ? {} : { mirror }),
+      };
+    },
+  );
 
   app.get(
     '/metrics',
@@ -19,6 +34,7 @@ export function opsRoutes(app: FastifyInstance, ledger: Ledger, batcher: Batcher
     async (_request, reply) => {
       metrics.treeSize.set(ledger.size);
       metrics.queueDepth.set(batcher.depth);
+      if (follower !== undefined) metrics.mirrorAlarm.set(follower.status().alarm === undefined ? 0 : 1);
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     },
   );

@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { type Ledger, parseTilePath } from '@custody/ledger';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
+import { checkpointOrUnavailable } from '../checkpoint.js';
 import { ErrorBody } from '../schemas.js';
 
 export function tileRoutes(app: FastifyInstance, ledger: Ledger, checkpoint: () => string): void {
@@ -19,7 +20,10 @@ export function tileRoutes(app: FastifyInstance, ledger: Ledger, checkpoint: () 
       },
     },
     async (_request, reply) =>
-      reply.type('text/plain; charset=utf-8').header('cache-control', 'public, max-age=2').send(checkpoint()),
+      reply
+        .type('text/plain; charset=utf-8')
+        .header('cache-control', 'public, max-age=2')
+        .send(checkpointOrUnavailable(checkpoint)),
   );
 
   app.get<{ Params: { '*': string } }>(

@@ -1,0 +1,203 @@
+/**
+ * Mirror mode: follow another node. Each round pulls its checkpoint, checks
+ * it against the last one accepted (same size: same root; larger: a
+ * consistency proof; smaller: a rollback), pulls the missing entries as
+ * tlog-tiles entry bundles, and has the ledger replicate them, which verifies
+ * every signature, the chain and the root. A source caught presenting an
+ * inconsistent checkpoint is never followed again: both signed checkpoints
+ * are kept as evidence, the alarm is raised in logs, metrics and /healthz,
+ * and the mirror goes on serving what it verified.
+ */
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import {
+  ed25519Verifier,
+  fromBase64,
+  type Ledger,
+  openCheckpoint,
+  TILE_WIDTH,
+  tilePath,
+  verifyConsistency,
+} from '@custody/ledger';
+import type { FastifyBaseLogger } from 'fastify';
+
+export interface MirrorAlarm {
+  readonly reason: string;
+  /** The checkpoint this mirror had accepted. */
+  readonly accepted: string;
+  /** The checkpoint the source then presented. */
+  readonly presented: string;
+  readonly at: string;
+}
+
+export interface MirrorStatus {
+  readonly source: string;
+  readonly following: boolean;
+  readonly size: number;
+  readonly lastSync?: string;
+  readonly alarm?: MirrorAlarm;
+}
+
+export class Follower {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private alarm: MirrorAlarm | undefined;
+  private lastSync: string | undefined;
+
+  constructor(
+    private readonly ledger: Ledger,
+    readonly source: string,
+    private readonly intervalMs: number,
+    /** Where the evidence of an inconsistent source is kept (it survives restarts). */
+    private readonly evidenceFile: string,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  status(): MirrorStatus {
+    return {
+      source: this.source,
+      following: this.alarm === undefined && !this.stopped,
+      size: this.ledger.size,
+      ...(this.lastSync === undefined ? {} : { lastSync: this.lastSync }),
+      ...(this.alarm === undefined ? {} : { alarm: this.alarm }),
+    };
+  }
+
+  async start(): Promise<void> {
+    try {
+      this.alarm = JSON.parse(await readFile(this.evidenceFile, 'utf8')) as MirrorAlarm;
+      this.log.error({ alarm: this.alarm }, 'mirror alarm from an earlier run: not following the source');
+      return;
+    } catch {
+      // no evidence on file: follow
+    }
+    const tick = async () => {
+      this.running = this.syncOnce().catch((error) =>
+        this.log.warn({ err: error, source: this.source }, 'mirror round failed; retrying'),
+      );
+      await this.running;
+      if (!this.stopped && this.alarm === undefined) this.timer = setTimeout(tick, this.intervalMs);
+    };
+    await tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One round: catch up with the source's latest checkpoint, or raise the alarm. */
+  async syncOnce(): Promise<void> {
+    if (this.alarm !== undefined) return;
+    const verifier = ed25519Verifier(this.ledger.logVkey);
+    const presented = await this.text('checkpoint');
+    let theirs: ReturnType<typeof openCheckpoint>['checkpoint'];
+    try {
+      theirs = openCheckpoint(presented, verifier).checkpoint;
+    } catch (error) {
+      this.log.warn(
+        { err: error, source: this.source },
+        'the source served a checkpoint its key did not sign; ignored',
+      );
+      return;
+    }
+    const accepted = this.ledger.checkpoint;
+    const local = this.ledger.size;
+    if (accepted !== '') {
+      const ours = openCheckpoint(accepted, verifier).checkpoint;
+      if (theirs.size < ours.size)
+        return this.raise(
+          'the source presents a smaller tree than one it signed before: it rolled back',
+          accepted,
+          presented,
+        );
+      if (theirs.size === ours.size) {
+        if (Buffer.compare(theirs.root, ours.root) !== 0)
+          return this.raise(
+            'the source signed two different trees of the same size: it forked',
+            accepted,
+            presented,
+          );
+        // The same tree, perhaps with cosignatures gathered since: serve the fuller note.
+        if (presented.length > accepted.length) await this.ledger.replicate([], presented);
+        this.lastSync = new Date().toISOString();
+        return;
+      }
+      const { proof } = JSON.parse(
+        await this.text(`v1/proof/consistency?from=${ours.size}&to=${theirs.size}`),
+      ) as { proof: string[] };
+      if (
+        !verifyConsistency(
+          ours.size,
+          theirs.size,
+          proof.map((p) => fromBase64(p)),
+          ours.root,
+          theirs.root,
+        )
+      ) {
+        return this.raise(
+          'the source’s new tree does not extend the one it signed before: it forked or rewrote history',
+          accepted,
+          presented,
+        );
+      }
+    }
+    const leaves = await this.entries(local, Number(theirs.size));
+    try {
+      await this.ledger.replicate(leaves, presented);
+    } catch (error) {
+      const e = error as { code?: string; message?: string };
+      if (e.code === 'CUSTODY_BAD_PROOF' || e.code === 'CUSTODY_BAD_SIGNATURE') {
+        return this.raise(`the source’s entries do not hold up: ${e.message}`, accepted, presented);
+      }
+      throw error;
+    }
+    this.lastSync = new Date().toISOString();
+    this.log.info({ size: this.ledger.size, source: this.source }, 'mirror caught up');
+  }
+
+  /** Entries [from, to) as the source's entry bundles (c2sp.org/tlog-tiles). */
+  private async entries(from: number, to: number): Promise<Uint8Array[]> {
+    const leaves: Uint8Array[] = [];
+    for (let bundle = Math.floor(from / TILE_WIDTH); bundle * TILE_WIDTH < to; bundle++) {
+      const width = Math.min(TILE_WIDTH, to - bundle * TILE_WIDTH);
+      const path = tilePath({ level: 'entries', index: bundle, ...(width < TILE_WIDTH ? { width } : {}) });
+      const bytes = new Uint8Array(await this.bytes(path));
+      let index = bundle * TILE_WIDTH;
+      for (let at = 0; at < bytes.length; index++) {
+        const length = ((bytes[at] as number) << 8) | (bytes[at + 1] as number);
+        if (index >= from) leaves.push(bytes.slice(at + 2, at + 2 + length));
+        at += 2 + length;
+      }
+    }
+    return leaves;
+  }
+
+  private async raise(reason: string, accepted: string, presented: string): Promise<void> {
+    this.alarm = { reason, accepted, presented, at: new Date().toISOString() };
+    const tmp = `${this.evidenceFile}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(this.alarm, null, 2)}\n`, { mode: 0o600 });
+    await rename(tmp, this.evidenceFile);
+    this.log.error(
+      { alarm: this.alarm },
+      `MIRROR ALARM: ${reason}; stopped following ${this.source}, evidence kept in ${this.evidenceFile}`,
+    );
+  }
+
+  private async fetch(path: string): Promise<Response> {
+    const response = await fetch(new URL(path, this.source.endsWith('/') ? this.source : `${this.source}/`), {
+      signal: AbortSignal.timeout(30_000),
+    });
+    if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+    return response;
+  }
+
+  private async text(path: string): Promise<string> {
+    return (await this.fetch(path)).text();
+  }
+
+  private async bytes(path: string): Promise<ArrayBuffer> {
+    return (await this.fetch(path)).arrayBuffer();
+  }
+}
