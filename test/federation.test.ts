@@ -340,3 +340,167 @@ test('a primary and two mirrors that witness it: mirrored, cosigned twice, verif
   }
   for (const node of [primary, ...mirrors]) await node.stop();
 });
+
+test('a forked log: the witness refuses the fork, the mirror stops and keeps both checkpoints, verify with a quorum says invalid', async () => {
+  const root = tempDir();
+  const env = { CUSTODY_CONFIG_DIR: join(root, 'config') };
+  const log = await custodyJson<{ logKey: string }>(
+    ['init', '--data', join(root, 'a'), '--origin', 'fork.custody.test/log'],
+    env,
+  );
+  const w1 = (
+    await custodyJson<{ vkey: string }>(
+      ['keygen', '--name', 'fork.custody.test/w1', '--out', join(root, 'w1.key'), '--witness'],
+      env,
+    )
+  ).json.vkey;
+  const acme = await custodyJson<{ vkey: string }>(
+    ['keygen', '--name', 'ACME', '--out', join(root, 'acme.key')],
+    env,
+  );
+  const registrar = join(root, 'a', 'registrar.key');
+  const report = (node: string, kind: string) =>
+    custody(
+      [
+        'report',
+        '--key',
+        join(root, 'acme.key'),
+        '--serials',
+        'SN-1',
+        '--kind',
+        kind,
+        '--reference',
+        `${kind} report`,
+        '--node',
+        node,
+      ],
+      env,
+    );
+
+  // The common history: entries 0..2.
+  let a = await serveNode(join(root, 'a'));
+  expect(
+    (
+      await custody(
+        [
+          'party',
+          'register',
+          '--key',
+          registrar,
+          '--id',
+          'ACME',
+          '--name',
+          'Acme',
+          '--roles',
+          'manufacturer',
+          '--country',
+          'DE',
+          '--vkey',
+          acme.json.vkey,
+          '--node',
+          a.url,
+        ],
+        env,
+      )
+    ).code,
+  ).toBe(0);
+  expect(
+    (
+      await custody(
+        [
+          'manufacture',
+          '--key',
+          join(root, 'acme.key'),
+          '--serials',
+          'SN-1',
+          '--make',
+          'Acme',
+          '--model',
+          'G36',
+          '--category',
+          'rifle',
+          '--calibre',
+          '5.56',
+          '--site',
+          'Oberndorf',
+          '--marking-country',
+          'DE',
+          '--node',
+          a.url,
+        ],
+        env,
+      )
+    ).code,
+  ).toBe(0);
+  await a.stop();
+  const { cp } = await import('node:fs/promises');
+  await cp(join(root, 'a'), join(root, 'b'), { recursive: true });
+
+  // One witness, one mirror; A grows one way and is witnessed and mirrored.
+  await custodyJson(['init', '--data', join(root, 'witness-host'), '--origin', 'host.custody.test/log'], env);
+  const witness = await serveNode(join(root, 'witness-host'), [
+    '--witness-key',
+    join(root, 'w1.key'),
+    '--witness-log',
+    log.json.logKey,
+  ]);
+  a = await serveNode(join(root, 'a'), ['--cosigner', `${witness.url}=${w1}`]);
+  expect((await report(a.url, 'lost')).code).toBe(0);
+  let mirror = await serveNode(join(root, 'mirror'), [
+    '--mirror',
+    a.url,
+    '--log-key',
+    log.json.logKey,
+    '--sync-interval',
+    '100',
+  ]);
+  const aCheckpoint = await (await fetch(`${a.url}/checkpoint`)).text();
+  await until(
+    async () => (await (await fetch(`${mirror.url}/checkpoint`)).text()) === aCheckpoint,
+    'the mirror to follow A',
+  );
+  await mirror.stop();
+  await a.stop();
+
+  // B, with the same key and origin, grows another way.
+  const b = await serveNode(join(root, 'b'), ['--cosigner', `${witness.url}=${w1}`]);
+  expect((await report(b.url, 'stolen')).code).toBe(0);
+  const bCheckpoint = await (await fetch(`${b.url}/checkpoint`)).text();
+  expect(bCheckpoint).not.toContain('— fork.custody.test/w1'); // the witness refused to cosign the fork
+
+  // The mirror, pointed at B, sees a second tree of the same size: alarm, evidence, no following.
+  mirror = await serveNode(join(root, 'mirror'), [
+    '--mirror',
+    b.url,
+    '--log-key',
+    log.json.logKey,
+    '--sync-interval',
+    '100',
+  ]);
+  await until(
+    async () => (await json<{ status: string }>(`${mirror.url}/healthz`)).status === 'alarm',
+    'the mirror alarm',
+  );
+  const health = await json<{
+    mirror: { following: boolean; alarm: { reason: string; accepted: string; presented: string } };
+  }>(`${mirror.url}/healthz`);
+  expect(health.mirror.following).toBe(false);
+  expect(health.mirror.alarm.reason).toMatch(/forked/);
+  expect([health.mirror.alarm.accepted, health.mirror.alarm.presented]).toEqual([aCheckpoint, bCheckpoint]);
+  const { readFile } = await import('node:fs/promises');
+  expect(JSON.parse(await readFile(join(root, 'mirror', 'mirror-evidence.json'), 'utf8')).presented).toBe(
+    bCheckpoint,
+  );
+  expect(await (await fetch(`${mirror.url}/metrics`)).text()).toMatch(/custody_mirror_alarm 1/);
+  expect(await (await fetch(`${mirror.url}/checkpoint`)).text()).toBe(aCheckpoint); // still serves what it verified
+
+  // A client that demands the witness: B's history is invalid.
+  const fresh = { CUSTODY_CONFIG_DIR: join(root, 'fresh-config') };
+  const verdict = await custody(
+    ['verify', 'SN-1', '--node', b.url, '--log-key', log.json.logKey, '--witness', w1, '--quorum', '1'],
+    fresh,
+  );
+  expect(verdict.code).toBe(2);
+  expect(verdict.stdout).toContain('✗ witness quorum');
+  for (const node of [mirror, b, witness]) await node.stop();
+});
