@@ -316,6 +316,15 @@ test('a primary and two mirrors that witness it: mirrored, cosigned twice, verif
     '2',
   ];
   expect((await custody(['verify', 'SN-1', ...quorum, ...at], env)).code).toBe(0);
+  expect((await custody(['audit', ...quorum, ...at], env)).code).toBe(0);
+  // The same policy as a C2SP tlog-policy file.
+  const policy = join(root, 'policy.txt');
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(
+    policy,
+    `log ${log.json.logKey}\nwitness w1 ${keys[0]}\nwitness w2 ${keys[1]}\ngroup both 2 w1 w2\nquorum both\n`,
+  );
+  expect((await custody(['verify', 'SN-1', '--policy', policy, ...at], env)).code).toBe(0);
   for (const m of mirrors) {
     await until(
       async () => (await (await fetch(`${m.url}/checkpoint`)).text()) === checkpoint,
@@ -502,5 +511,13 @@ test('a forked log: the witness refuses the fork, the mirror stops and keeps bot
   );
   expect(verdict.code).toBe(2);
   expect(verdict.stdout).toContain('✗ witness quorum');
+  const audit = await custody(
+    ['audit', '--node', b.url, '--log-key', log.json.logKey, '--witness', w1, '--quorum', '1'],
+    fresh,
+  );
+  expect({
+    code: audit.code,
+    why: audit.stdout.includes('0 valid witness cosignature(s), 1 required'),
+  }).toEqual({ code: 2, why: true });
   for (const node of [mirror, b, witness]) await node.stop();
 });

@@ -243,13 +243,17 @@ export function readCommands(program: Command): void {
       new Option('--data <dir>', 'audit a ledger folder directly (as created by init)').conflicts('node'),
     )
     .option('--log-key <vkey>', 'the log key you trust (with --node)')
+    .option('--witness <vkey>', 'with --node: a witness cosigning key (repeatable)', collect, [])
+    .option('--quorum <k>', 'with --node: how many witnesses must have cosigned the checkpoint')
+    .option('--policy <file>', 'with --node: a C2SP tlog-policy file')
     .addHelpText(
       'after',
-      '\nExamples:\n  custody audit --data ./custody-data\n  custody audit --node http://127.0.0.1:8080\n\nExit codes: 0 the log is sound, 2 something is wrong (the index is named), 3 usage or connection error.\n',
+      '\nExamples:\n  custody audit --data ./custody-data\n  custody audit --node http://127.0.0.1:8080 --witness w1+… --quorum 1\n\nExit codes: 0 the log is sound, 2 something is wrong (the index is named), 3 usage or connection error.\n',
     )
-    .action(async (o: { data?: string; logKey?: string }, command: Command) => {
+    .action(async (o: VerifyFlags & { data?: string }, command: Command) => {
       const ctx = contextOf(command);
-      const report = o.data !== undefined ? await auditFolder(ctx, o.data) : await auditNode(ctx, o.logKey);
+      const report =
+        o.data !== undefined ? await auditFolder(ctx, o.data) : await auditNode(ctx, await witnessPolicy(o));
       ctx.out.result(report);
       if (report.ok) {
         ctx.out.line(
@@ -393,13 +397,22 @@ async function auditFolder(ctx: Context, dir: string): Promise<AuditOutcome> {
  * checks every leaf, signature and prev link, rebuilds the tree and compares
  * its root with the node's signed checkpoint.
  */
-async function auditNode(ctx: Context, logKey: string | undefined): Promise<AuditOutcome> {
+async function auditNode(
+  ctx: Context,
+  policy: Awaited<ReturnType<typeof witnessPolicy>>,
+): Promise<AuditOutcome> {
   const client = ctx.client();
-  const { vkey } = await resolveLogKey(ctx, logKey, client);
+  const { vkey } = await resolveLogKey(ctx, policy.logKey, client);
   const note = await client.text('/v1/checkpoint');
   let checkpoint: ReturnType<typeof openCheckpoint>['checkpoint'];
   try {
-    checkpoint = openCheckpoint(note, ed25519Verifier(vkey)).checkpoint;
+    const opened = openCheckpoint(note, ed25519Verifier(vkey), { witnesses: policy.witnesses });
+    if (opened.cosignatures.length < policy.quorum) {
+      throw new Error(
+        `${opened.cosignatures.length} valid witness cosignature(s), ${policy.quorum} required`,
+      );
+    }
+    checkpoint = opened.checkpoint;
   } catch (e) {
     return {
       ok: false,
