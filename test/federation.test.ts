@@ -152,7 +152,7 @@ test('a log served with --cosigner hands out cosigned checkpoints: custody verif
     env,
   );
   expect(one.code).toBe(0);
-  expect(one.stdout).toContain('✓ witness quorum: 1 of 1 required');
+  expect(one.stdout).toContain('✓ witness quorum: 1 valid witness cosignature(s), 1 required');
   const two = await custody(
     [
       'verify',

@@ -202,7 +202,7 @@ export async function verifyBundle(
     checks.push({
       name: 'witness quorum',
       ok: true,
-      detail: `${verified.cosignatures.length} of ${quorum} required`,
+      detail: `${verified.cosignatures.length} valid witness cosignature(s), ${quorum} required`,
     });
 
   const events: LoggedEvent[] = [];
