@@ -133,6 +133,19 @@ export function verifySignatureAsync(
   });
 }
 
+/**
+ * The fast path, synchronously: for checks that run in bulk on the calling
+ * thread (histories, bundles, audits). Same rule, same agreement test.
+ */
+export function verifySignatureFast(key: PublicKey, message: Uint8Array, signature: Uint8Array): boolean {
+  if (!(message instanceof Uint8Array) || !cheapChecks(signature)) return false;
+  try {
+    return opensslVerify(null, message, key.keyObject, signature);
+  } catch {
+    return false;
+  }
+}
+
 /** Convenience for raw bytes: checks the key, then the signature. Never throws. */
 export function verifyWithRawKey(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   const key = parsePublicKey(publicKey);

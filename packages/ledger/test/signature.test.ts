@@ -10,6 +10,7 @@ import {
   sign,
   verifySignature,
   verifySignatureAsync,
+  verifySignatureFast,
   verifyWithRawKey,
 } from '../src/signature.js';
 import { vectorText } from './vectors.js';
@@ -140,12 +141,14 @@ describe('the strict rule', () => {
   });
 });
 
-describe('the fast path (node:crypto behind the strict pre-checks) agrees with the reference', () => {
+describe('the fast paths (node:crypto behind the strict pre-checks, async and sync) agree with the reference', () => {
   const agree = async (pub: Uint8Array, message: Uint8Array, sig: Uint8Array) => {
     const key = parsePublicKey(pub);
     const reference = key !== undefined && verifySignature(key, message, sig);
     const fast = key !== undefined && (await verifySignatureAsync(key, message, sig));
+    const fastSync = key !== undefined && verifySignatureFast(key, message, sig);
     expect(fast).toBe(reference);
+    expect(fastSync).toBe(reference);
     return reference;
   };
 

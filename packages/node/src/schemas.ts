@@ -4,7 +4,7 @@
  * address the log (indices, sizes) travel as decimal strings in queries so
  * that nothing is rounded on the way in.
  */
-import { EventSchema } from '@custody/ledger';
+import { eventSchema } from '@custody/ledger';
 import Type from 'typebox';
 
 const Decimal = Type.String({
@@ -25,7 +25,7 @@ export const ErrorBody = Type.Object(
 
 export const Submission = Type.Object(
   {
-    event: EventSchema,
+    event: eventSchema(),
     sig: Type.String({ description: 'base64 Ed25519 signature over custody/event/v1\\n || JCS(event)' }),
   },
   { additionalProperties: false },

@@ -16,7 +16,6 @@ import {
   readKeyFile,
   verifyBundle,
 } from '@custody/ledger';
-import { createNode } from '@custody/node';
 import type { Command } from 'commander';
 import { NodeClient } from '../client.js';
 import { contextOf } from '../context.js';
@@ -90,6 +89,7 @@ export function demoCommand(program: Command): void {
         out.line(`  log key: ${logVkey}`);
         const nodeKey = await readKeyFile(layout(dir).nodeKey);
         const ledger = await Ledger.open(layout(dir).ledger, { secretKey: nodeKey.secretKey });
+        const { createNode } = await import('@custody/node');
         const app = await createNode({ ledger, rateLimit: false });
         const url = await app.listen({ host: '127.0.0.1', port: 0 });
         out.line(`  node listening on ${url}`);

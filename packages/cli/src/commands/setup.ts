@@ -14,7 +14,8 @@ import {
   Witness,
   writeKeyFile,
 } from '@custody/ledger';
-import { closeOnSignals, serve, type WitnessEndpoint } from '@custody/node';
+// The node (Fastify and its plugins) loads only for the commands that run one.
+import type { WitnessEndpoint } from '@custody/node';
 import type { Command } from 'commander';
 import { contextOf } from '../context.js';
 import { CliError } from '../exit.js';
@@ -227,6 +228,7 @@ export function setupCommands(program: Command): void {
       if (o.mirror !== undefined) await mkdir(o.data, { recursive: true });
       const key = o.mirror === undefined ? await readKeyFile(paths.nodeKey) : undefined;
       const witness = await witnessOf(o, paths.witness);
+      const { serve, closeOnSignals } = await import('@custody/node');
       const { app, url } = await serve({
         dataDir: paths.ledger,
         ...(key === undefined ? {} : { secretKey: key.secretKey }),

@@ -221,21 +221,26 @@ const Envelope = obj({
   body: Type.Object({}),
 });
 
-/** The whole v1 event as one schema (a union by type), for documentation such as OpenAPI. */
-export const EventSchema = Type.Union(
-  EVENT_TYPES.map((t) =>
-    obj({
-      ...Envelope.properties,
-      type: Type.Literal(t),
-      subject: VOCABULARY[t].subject,
-      body: VOCABULARY[t].body,
-    }),
-  ),
-  {
-    description:
-      'A custody event (v1); its signature covers custody/event/v1\\n followed by its RFC 8785 bytes',
-  },
-);
+/**
+ * The whole v1 event as one schema (a union by type), for documentation such
+ * as OpenAPI; built on demand, as only the node needs it.
+ */
+export function eventSchema() {
+  return Type.Union(
+    EVENT_TYPES.map((t) =>
+      obj({
+        ...Envelope.properties,
+        type: Type.Literal(t),
+        subject: VOCABULARY[t].subject,
+        body: VOCABULARY[t].body,
+      }),
+    ),
+    {
+      description:
+        'A custody event (v1); its signature covers custody/event/v1\\n followed by its RFC 8785 bytes',
+    },
+  );
+}
 
 type EventOf<T extends EventType> = {
   v: 1;
@@ -253,12 +258,28 @@ type EventOf<T extends EventType> = {
 export type CustodyEvent = { [T in EventType]: EventOf<T> }[EventType];
 export type EventOfType<T extends EventType> = EventOf<T>;
 
-const envelopeCheck = Compile(Envelope);
-const partCheck = Object.fromEntries(
-  EVENT_TYPES.map((t) => [t, { subject: Compile(VOCABULARY[t].subject), body: Compile(VOCABULARY[t].body) }]),
-) as Record<EventType, { subject: ReturnType<typeof Compile>; body: ReturnType<typeof Compile> }>;
+type Checker = ReturnType<typeof Compile>;
 
-function firstError(check: ReturnType<typeof Compile>, value: unknown, at: string): string | undefined {
+// Compiled on first use: compiling the whole vocabulary up front would add
+// a fifth of a second to every CLI start, most of it for types never seen.
+let envelopeChecker: Checker | undefined;
+const partCheckers = new Map<EventType, { subject: Checker; body: Checker }>();
+
+function envelopeCheck(): Checker {
+  envelopeChecker ??= Compile(Envelope);
+  return envelopeChecker;
+}
+
+function partCheck(type: EventType): { subject: Checker; body: Checker } {
+  let checks = partCheckers.get(type);
+  if (checks === undefined) {
+    checks = { subject: Compile(VOCABULARY[type].subject), body: Compile(VOCABULARY[type].body) };
+    partCheckers.set(type, checks);
+  }
+  return checks;
+}
+
+function firstError(check: Checker, value: unknown, at: string): string | undefined {
   if (check.Check(value)) return undefined;
   const errors = [...check.Errors(value)];
   // Prefer the most specific error (deepest path) over the union's summary.
@@ -288,10 +309,10 @@ const realDate = (text: string): boolean => {
  */
 export function parseEvent(value: unknown): CustodyEvent {
   const fail = (why: string) => new CustodyError('CUSTODY_SCHEMA', `event ${why}`, 400);
-  const envelope = firstError(envelopeCheck, value, 'event');
+  const envelope = firstError(envelopeCheck(), value, 'event');
   if (envelope !== undefined) throw fail(envelope.replace(/^event\.?/, '').trim() || 'is not an object');
   const event = value as CustodyEvent;
-  const checks = partCheck[event.type];
+  const checks = partCheck(event.type);
   for (const part of ['subject', 'body'] as const) {
     const error = firstError(checks[part], event[part], part);
     if (error !== undefined) throw fail(error);

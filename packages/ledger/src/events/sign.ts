@@ -3,7 +3,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { concat, fromBase64, toBase64, toHex, utf8 } from '../bytes.js';
 import { canonicalBytes, type JsonObject } from '../canonical.js';
 import type { KeyPair } from '../keys.js';
-import { type PublicKey, sign, verifySignature, verifySignatureAsync } from '../signature.js';
+import { type PublicKey, sign, verifySignatureAsync, verifySignatureFast } from '../signature.js';
 import type { CustodyEvent } from './schema.js';
 
 /** Domain separation: these signatures are valid as custody events and nowhere else. */
@@ -47,10 +47,13 @@ function prepared(
   }
 }
 
-/** True if `sig` is a valid signature of `event` by `key` (strict rule); never throws. */
+/**
+ * True if `sig` is a valid signature of `event` by `key` (strict rule, on the
+ * fast path that the agreement test holds to the noble reference); never throws.
+ */
 export function verifyEvent(event: JsonObject | CustodyEvent, sig: string, key: PublicKey): boolean {
   const p = prepared(event, sig);
-  return p !== undefined && verifySignature(key, p.message, p.signature);
+  return p !== undefined && verifySignatureFast(key, p.message, p.signature);
 }
 
 /** The same check on the fast path, off the event loop (see signature.ts); never rejects. */

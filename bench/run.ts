@@ -1,0 +1,323 @@
+/**
+ * pnpm bench: the figures of the benchmark issue, measured on this machine
+ * beside its raw limits, written to BENCHMARKS.md and bench/results.json.
+ * Not a test: nothing here fails CI. Sizes: BENCH_SIZES (default 10000,100000).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  canonicalBytes,
+  generateKeyPair,
+  type JsonObject,
+  Ledger,
+  type SignedEvent,
+  writeKeyFile,
+} from '@custody/ledger';
+import {
+  levelSyncBatches,
+  nobleVerifyRate,
+  opensslVerifyRate,
+  opensslVerifyRateBothCores,
+  sha256Rate,
+} from './limits.js';
+import { FastSigner, Workload } from './workload.js';
+
+interface Row {
+  figure: string;
+  result: number;
+  unit: string;
+  limit?: number;
+  limitName?: string;
+  target?: string;
+  met?: boolean;
+}
+
+const rows: Row[] = [];
+const add = (row: Row) => {
+  rows.push(row);
+  const limit = row.limit === undefined ? '' : ` (limit ${fmt(row.limit)} ${row.limitName ?? ''})`;
+  console.log(
+    `${row.figure}: ${fmt(row.result)} ${row.unit}${limit}${row.target ? ` target ${row.target} ${row.met ? 'MET' : 'missed'}` : ''}`,
+  );
+};
+const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(2));
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
+const BIN = fileURLToPath(new URL('../packages/cli/dist/bin.js', import.meta.url));
+const sizes = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map(Number);
+
+function duBytes(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? duBytes(path) : statSync(path).size;
+  }
+  return total;
+}
+
+async function timeAll<T>(n: number, f: (i: number) => Promise<T>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await f(i);
+    out.push(performance.now() - t);
+  }
+  return out;
+}
+
+console.log('limits…');
+const noble = nobleVerifyRate();
+const openssl = opensslVerifyRate();
+const opensslBoth = await opensslVerifyRateBothCores();
+add({ figure: 'Ed25519 verify, @noble/ed25519, one core', result: noble, unit: '/s' });
+add({ figure: 'Ed25519 verify, node:crypto, one core', result: openssl, unit: '/s' });
+add({ figure: 'Ed25519 verify, node:crypto, both cores', result: opensslBoth, unit: '/s' });
+add({ figure: 'SHA-256 of 300 B, node:crypto', result: sha256Rate(), unit: '/s' });
+const syncBatches = await levelSyncBatches(1);
+add({ figure: 'LevelDB batches (1 × 300 B) with sync: true', result: syncBatches, unit: '/s' });
+add({
+  figure: 'LevelDB batches (100 × 300 B) with sync: true',
+  result: await levelSyncBatches(100),
+  unit: '/s',
+});
+
+const root = mkdtempSync(join(tmpdir(), 'custody-bench-'));
+const data = join(root, 'data');
+mkdirSync(data);
+const logPair = generateKeyPair('bench.custody.test/log');
+await writeKeyFile(join(data, 'node.key'), logPair);
+const registrarPair = generateKeyPair('REGISTRAR');
+const registrar = new FastSigner(registrarPair);
+const work = new Workload(registrar);
+const ledger = await Ledger.create(join(data, 'ledger'), {
+  origin: logPair.name,
+  secretKey: logPair.secretKey,
+});
+const genesis = registrar.sign({
+  type: 'ledger.genesis',
+  id: 'genesis-00001',
+  time: new Date().toISOString(),
+  prev: null,
+  subject: {},
+  body: {
+    origin: logPair.name,
+    registrar: { id: 'REGISTRAR', name: 'bench', country: 'CH', keys: [registrarPair.vkey] },
+    policy: { deliveryDays: 30, verificationDays: 90, maxBackdateDays: 7, maxFutureSeconds: 300 },
+  },
+} as never);
+await ledger.submitOne(genesis);
+for (const r of work.registrations()) await ledger.submitOne(r);
+
+const serialsSeen: string[] = [];
+let rawBytes = 0;
+let peakRss = 0;
+/** Library ingest: precheck in parallel (fast path, off the event loop), then group commits of 1,000. */
+async function ingest(target: number): Promise<number> {
+  let done = 0;
+  let busy = 0;
+  const start = performance.now();
+  while (ledger.size < target) {
+    const group: SignedEvent[] = [];
+    while (group.length < 994) {
+      const t = work.transfer();
+      group.push(...t.events);
+      serialsSeen.push(t.serials[0] as string);
+    }
+    const t0 = performance.now();
+    const pre = await Promise.all(group.map((e) => ledger.precheck(e)));
+    const outcomes = await ledger.submit(group, { verifiedWith: pre.map((p) => p.verifiedWith) });
+    busy += performance.now() - t0;
+    const refused = outcomes.find((o) => !o.ok);
+    if (refused !== undefined && !refused.ok) throw refused.error;
+    for (const e of group) rawBytes += canonicalBytes(e.event as unknown as JsonObject).length + e.sig.length;
+    done += group.length;
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }
+  void start;
+  return done / (busy / 1000);
+}
+
+for (const size of sizes) {
+  console.log(`ingesting to ${size.toLocaleString('en')} entries…`);
+  const rssBefore = process.memoryUsage().rss;
+  const rateIngest = await ingest(size);
+  add({
+    figure: `durable ingest through the library, at ${size.toLocaleString('en')} entries`,
+    result: rateIngest,
+    unit: 'events/s',
+    target: '≥ 10,000',
+    met: rateIngest >= 10_000,
+  });
+  add({
+    figure: `RSS during ingest to ${size.toLocaleString('en')} (before → peak)`,
+    result: peakRss / 2 ** 20,
+    unit: `MB (from ${Math.round(rssBefore / 2 ** 20)} MB)`,
+    target: '≤ 300 MB, flat',
+    met: peakRss / 2 ** 20 <= 300,
+  });
+  const sample = Array.from(
+    { length: 200 },
+    (_, i) => serialsSeen[(i * 7919) % serialsSeen.length] as string,
+  );
+  const history = await timeAll(sample.length, (i) => ledger.history({ serial: sample[i] as string }));
+  add({
+    figure: `history with flags (library) at ${size.toLocaleString('en')}, p50`,
+    result: pct(history, 50),
+    unit: 'ms',
+    target: '≤ 2',
+    met: pct(history, 50) <= 2,
+  });
+  add({
+    figure: `history with flags (library) at ${size.toLocaleString('en')}, p99`,
+    result: pct(history, 99),
+    unit: 'ms',
+    target: '≤ 10',
+    met: pct(history, 99) <= 10,
+  });
+  const bundle = await timeAll(sample.length, (i) => ledger.bundle({ serial: sample[i] as string }));
+  add({
+    figure: `evidence bundle (library) at ${size.toLocaleString('en')}, p50 / p99`,
+    result: pct(bundle, 50),
+    unit: `ms / ${pct(bundle, 99).toFixed(2)} ms`,
+    target: '≤ 2 / 10',
+    met: pct(bundle, 50) <= 2 && pct(bundle, 99) <= 10,
+  });
+}
+
+const size = ledger.size;
+add({
+  figure: 'bytes on disk per entry over the raw event bytes',
+  result: duBytes(join(data, 'ledger')) / rawBytes,
+  unit: '×',
+  target: '≤ 2×',
+  met: duBytes(join(data, 'ledger')) / rawBytes <= 2,
+});
+let worst = 0;
+for (const i of [0, 1, Math.floor(size / 2), size - 2, size - 1])
+  worst = Math.max(worst, (await ledger.inclusionProof(i, size)).length * 32);
+add({
+  figure: `largest inclusion proof at ${size.toLocaleString('en')} entries`,
+  result: worst,
+  unit: `bytes (32 · ⌈log2 n⌉ = ${32 * Math.ceil(Math.log2(size))})`,
+  target: '= 32 · ⌈log2 n⌉',
+  met: worst === 32 * Math.ceil(Math.log2(size)),
+});
+const audit = performance.now();
+const report = await ledger.audit();
+const auditRate = report.checked / ((performance.now() - audit) / 1000);
+add({
+  figure: 'full audit (every signature, the chain, every root)',
+  result: auditRate,
+  unit: 'events/s',
+  limit: opensslBoth,
+  limitName: 'verify/s both cores',
+  target: '≥ 80 % of the limit',
+  met: auditRate >= 0.8 * opensslBoth,
+});
+const bundleFile = join(root, 'bundle.json');
+writeFileSync(bundleFile, JSON.stringify(await ledger.bundle({ serial: serialsSeen[3] as string })));
+await ledger.close();
+const open = await timeAll(10, async () => (await Ledger.open(join(data, 'ledger'))).close());
+add({
+  figure: `opening a ${size.toLocaleString('en')}-entry ledger, p50`,
+  result: pct(open, 50),
+  unit: 'ms',
+  target: '≤ 200',
+  met: pct(open, 50) <= 200,
+});
+
+const cli = await timeAll(5, async () =>
+  execFileSync(process.execPath, [BIN, 'verify', '--bundle', bundleFile, '--log-key', logPair.vkey], {
+    env: { ...process.env, CUSTODY_CONFIG_DIR: join(root, 'config') },
+    stdio: 'ignore',
+  }),
+);
+add({
+  figure: 'offline verification of a bundle by the CLI, whole process, p50',
+  result: pct(cli, 50),
+  unit: 'ms',
+  target: '≤ 300',
+  met: pct(cli, 50) <= 300,
+});
+
+console.log('HTTP…');
+const child = spawn(process.execPath, [BIN, 'serve', '--data', data, '--port', '0', '--rate-limit', '0'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const url = await new Promise<string>((resolve) => {
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+    const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+    if (m?.[1]) resolve(m[1]);
+  });
+});
+const latencies: number[] = [];
+const queue: SignedEvent[] = [];
+while (queue.length < 20_000) queue.push(...work.transfer().events);
+// Events on one chain must arrive in order: each client takes whole transfers.
+const transfers: SignedEvent[][] = [];
+for (let i = 0; i < queue.length; i += 7) transfers.push(queue.slice(i, i + 7));
+const httpStart = performance.now();
+await Promise.all(
+  Array.from({ length: 64 }, async () => {
+    for (let t = transfers.pop(); t !== undefined; t = transfers.pop()) {
+      for (const e of t) {
+        const t0 = performance.now();
+        const r = await fetch(`${url}/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(e),
+        });
+        await r.arrayBuffer();
+        if (r.status !== 201) throw new Error(`HTTP ${r.status}`);
+        latencies.push(performance.now() - t0);
+      }
+    }
+  }),
+);
+const httpRate = latencies.length / ((performance.now() - httpStart) / 1000);
+add({
+  figure: 'durable ingest over HTTP, 64 clients',
+  result: httpRate,
+  unit: 'events/s',
+  target: '≥ 5,000',
+  met: httpRate >= 5000,
+});
+add({
+  figure: 'HTTP submit latency, 64 clients, p50 / p99',
+  result: pct(latencies, 50),
+  unit: `ms / ${pct(latencies, 99).toFixed(1)} ms`,
+  target: 'p99 ≤ 50',
+  met: pct(latencies, 99) <= 50,
+});
+const httpHistory = await timeAll(200, async (i) =>
+  (await fetch(`${url}/v1/items/${serialsSeen[(i * 131) % serialsSeen.length]}`)).arrayBuffer(),
+);
+add({
+  figure: 'history over HTTP, p50 / p99',
+  result: pct(httpHistory, 50),
+  unit: `ms / ${pct(httpHistory, 99).toFixed(1)} ms`,
+  target: '≤ 5 / 25',
+  met: pct(httpHistory, 50) <= 5 && pct(httpHistory, 99) <= 25,
+});
+child.kill('SIGTERM');
+rmSync(root, { recursive: true, force: true });
+
+const table = [
+  '| figure | result | limit | target | |',
+  '|---|---|---|---|---|',
+  ...rows.map(
+    (r) =>
+      `| ${r.figure} | ${fmt(r.result)} ${r.unit} | ${r.limit === undefined ? '' : `${fmt(r.limit)} ${r.limitName ?? ''} (ratio ${(r.result / r.limit).toFixed(2)})`} | ${r.target ?? ''} | ${r.target === undefined ? '' : r.met ? 'met' : '**missed**'} |`,
+  ),
+].join('\n');
+writeFileSync(
+  fileURLToPath(new URL('./results.json', import.meta.url)),
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, sizes, rows }, null, 2)}\n`,
+);
+writeFileSync(fileURLToPath(new URL('./latest.md', import.meta.url)), `${table}\n`);
+console.log(`\n${table}`);

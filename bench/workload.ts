@@ -1,0 +1,188 @@
+/**
+ * A realistic mix of the v1 vocabulary, pre-signed: transfers of 10 items
+ * (manufacture, licence, dispatch, two transits, delivery, verification),
+ * each event 300–600 bytes, with the prev chains a real client keeps.
+ */
+import { createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import {
+  type CustodyEvent,
+  eventHash,
+  generateKeyPair,
+  type KeyPair,
+  type SignedEvent,
+  signedMessage,
+  toBase64,
+} from '@custody/ledger';
+
+/** Signs as signEvent does, with OpenSSL for speed (Ed25519 signatures are deterministic: same bytes). */
+export class FastSigner {
+  private readonly key: KeyObject;
+  constructor(readonly pair: KeyPair) {
+    this.key = createPrivateKey({
+      key: {
+        kty: 'OKP',
+        crv: 'Ed25519',
+        d: Buffer.from(pair.secretKey).toString('base64url'),
+        x: Buffer.from(pair.publicKey).toString('base64url'),
+      },
+      format: 'jwk',
+    });
+  }
+  sign(fields: Omit<CustodyEvent, 'v' | 'signer' | 'key'>): SignedEvent {
+    const event = { ...fields, v: 1, signer: this.pair.name, key: this.pair.keyId } as CustodyEvent;
+    return { event, sig: toBase64(cryptoSign(null, signedMessage(event), this.key)) };
+  }
+}
+
+export const PARTIES = [
+  ['ACME', 'manufacturer', 'DE'],
+  ['EXPORTCO', 'exporter', 'DE'],
+  ['DE-BAFA', 'licensing-authority', 'DE'],
+  ['KE-NCC', 'licensing-authority', 'KE'],
+  ['DE-CUSTOMS', 'customs', 'DE'],
+  ['NL-CUSTOMS', 'customs', 'NL'],
+  ['KE-POLICE', 'consignee', 'KE'],
+] as const;
+
+export class Workload {
+  readonly signers = new Map<string, FastSigner>();
+  private readonly heads = new Map<string, string>();
+  private counter = 0;
+  transfers = 0;
+
+  constructor(readonly registrar: FastSigner) {
+    for (const [id] of PARTIES) this.signers.set(id, new FastSigner(generateKeyPair(id)));
+  }
+
+  private next(
+    signer: string,
+    type: CustodyEvent['type'],
+    subject: object,
+    body: object,
+    chain?: string,
+  ): SignedEvent {
+    const s = this.signers.get(signer) ?? this.registrar;
+    const prev = chain === undefined ? null : (this.heads.get(chain) ?? null);
+    const signed = s.sign({
+      type,
+      id: `b${(++this.counter).toString(36).padStart(10, '0')}`,
+      time: new Date().toISOString(),
+      prev,
+      subject,
+      body,
+    } as never);
+    if (chain !== undefined) this.heads.set(chain, eventHash(signed.event));
+    return signed;
+  }
+
+  registrations(): SignedEvent[] {
+    return PARTIES.map(([id, role, country]) =>
+      this.next(
+        'REGISTRAR',
+        'party.register',
+        { party: id },
+        { name: `${id} office`, roles: [role], country, keys: [this.signers.get(id)?.pair.vkey] },
+        `party:${id}`,
+      ),
+    );
+  }
+
+  /** The seven events of one transfer of ten items; returns them and the serials. */
+  transfer(): { events: SignedEvent[]; serials: string[] } {
+    const t = ++this.transfers;
+    const serials = Array.from({ length: 10 }, (_, i) => `SN-${t.toString(36)}-${i}`);
+    const licence = `DE-L-${t}`;
+    const shipment = `SHP-${t}`;
+    const events = [
+      this.next(
+        'ACME',
+        'item.manufacture',
+        { serials },
+        {
+          make: 'Acme',
+          model: 'G36',
+          category: 'assault rifle',
+          calibre: '5.56x45mm',
+          marking: { manufacturer: 'ACME', country: 'DE', year: 2026 },
+          site: 'Oberndorf',
+          holder: 'EXPORTCO',
+        },
+      ),
+      this.next(
+        'DE-BAFA',
+        'licence.issue',
+        { licence },
+        {
+          exporter: 'EXPORTCO',
+          consignee: 'KE-POLICE',
+          endUser: 'Kenya National Police Service',
+          euc: {
+            number: `EUC-${t}`,
+            issuer: 'KE Ministry of Interior',
+            issued: '2026-01-10',
+            expires: '2027-12-31',
+            documentHash: 'ab'.repeat(32),
+          },
+          items: [{ model: 'G36', category: 'assault rifle', quantity: 10 }],
+          route: ['NL'],
+          validFrom: '2026-01-01',
+          validUntil: '2027-12-31',
+          endUse: 'law enforcement',
+          conditions: { deliveryVerification: true, noReexport: true },
+        },
+        `licence:${licence}`,
+      ),
+      this.next(
+        'EXPORTCO',
+        'shipment.dispatch',
+        { shipment },
+        { licence, serials, from: 'DEHAM', to: 'KEMBA', seals: ['SEAL-1'] },
+        `shipment:${shipment}`,
+      ),
+      this.next(
+        'DE-CUSTOMS',
+        'shipment.transit',
+        { shipment },
+        {
+          location: 'DEHAM',
+          country: 'DE',
+          direction: 'exit',
+          sealsIntact: true,
+          inspected: false,
+          outcome: 'released',
+        },
+        `shipment:${shipment}`,
+      ),
+      this.next(
+        'NL-CUSTOMS',
+        'shipment.transit',
+        { shipment },
+        {
+          location: 'NLRTM',
+          country: 'NL',
+          direction: 'transshipment',
+          sealsIntact: true,
+          inspected: true,
+          serialsSighted: serials.slice(0, 2),
+          outcome: 'released',
+        },
+        `shipment:${shipment}`,
+      ),
+      this.next(
+        'KE-POLICE',
+        'shipment.deliver',
+        { shipment },
+        { location: 'KEMBA', serialsReceived: serials },
+        `shipment:${shipment}`,
+      ),
+      this.next(
+        'KE-NCC',
+        'delivery.verify',
+        { shipment },
+        { serialsConfirmed: serials, method: 'on-site', endUseConfirmed: true },
+        `shipment:${shipment}`,
+      ),
+    ];
+    return { events, serials };
+  }
+}
