@@ -36,13 +36,25 @@ export class CustodyState {
   private issuers = new Map<string, string>();
   private writes: ExtraWrite[] = [];
 
-  constructor(private readonly space: KeySpace) {}
+  constructor(
+    private readonly space: KeySpace,
+    /** Parties as committed, shared across groups; the ledger updates it after each commit. */
+    private readonly committed: Map<string, Party> = new Map(),
+  ) {}
 
   async party(id: string): Promise<Party | undefined> {
-    const pending = this.parties.get(id);
+    const pending = this.parties.get(id) ?? this.committed.get(id);
     if (pending !== undefined) return pending;
     const stored = await this.space.get(`p${SEP}${id}`);
-    return stored === undefined ? undefined : (JSON.parse(stored) as Party);
+    if (stored === undefined) return undefined;
+    const party = JSON.parse(stored) as Party;
+    this.committed.set(id, party);
+    return party;
+  }
+
+  /** The parties this group changed, to be cached as committed once its batch is written. */
+  changedParties(): Party[] {
+    return [...this.parties.values()];
   }
 
   async head(chain: string): Promise<string | undefined> {

@@ -28,7 +28,7 @@ import { decodeLeaf, type LeafEntry } from './leaf.js';
 import { Log, type StoredEntry } from './log.js';
 import type { Hash } from './merkle.js';
 import type { Receipt } from './receipt.js';
-import { partyPublicKey } from './registry.js';
+import { type Party, partyPublicKey } from './registry.js';
 import { type Admitted, admit, readSubmission } from './sequencer.js';
 import type { KeySpace } from './store.js';
 import type { TileAddress } from './tiles.js';
@@ -59,6 +59,8 @@ export interface LedgerOptions {
 export class Ledger {
   private tail: Promise<unknown> = Promise.resolve();
   private policy: Policy | undefined;
+  /** Parties as committed, so admission reads LevelDB once per party, not once per event. */
+  private readonly parties = new Map<string, Party>();
 
   private constructor(
     private readonly log: Log,
@@ -137,7 +139,7 @@ export class Ledger {
   }
 
   private async replicateNow(leaves: readonly Uint8Array[], checkpoint: string): Promise<number> {
-    const state = new CustodyState(this.space);
+    const state = new CustodyState(this.space, this.parties);
     const first = this.log.size;
     let policy = this.policy;
     for (const [i, leaf] of leaves.entries()) {
@@ -164,7 +166,14 @@ export class Ledger {
       }
     }
     const writes = state.takeWrites();
-    const result = await this.log.appendVerified(leaves, checkpoint, () => writes);
+    let result: Awaited<ReturnType<Log['appendVerified']>>;
+    try {
+      result = await this.log.appendVerified(leaves, checkpoint, () => writes);
+    } catch (e) {
+      this.parties.clear();
+      throw e;
+    }
+    for (const p of state.changedParties()) this.parties.set(p.id, p);
     this.policy = policy;
     return result.size;
   }
@@ -188,7 +197,7 @@ export class Ledger {
       const submission = readSubmission(input);
       const event = parseEvent(submission.event);
       eventHash(event); // text RFC 8785 cannot encode is malformed input, not a bad signature
-      const party = await new CustodyState(this.space).party(event.signer);
+      const party = await new CustodyState(this.space, this.parties).party(event.signer);
       const key = party?.keys.find((k) => k.keyId === event.key);
       if (party === undefined || key === undefined) return {};
       const ok = await verifyEventAsync(event, submission.sig, partyPublicKey(party.id, key.vkey).key);
@@ -205,7 +214,7 @@ export class Ledger {
     inputs: readonly unknown[],
     verifiedWith: readonly (string | undefined)[],
   ): Promise<Outcome[]> {
-    const state = new CustodyState(this.space);
+    const state = new CustodyState(this.space, this.parties);
     const now = this.clock();
     const firstIndex = this.log.size;
     const accepted: Admitted[] = [];
@@ -238,17 +247,23 @@ export class Ledger {
     }
 
     let writeError: CustodyError | undefined;
+    let appended: readonly Hash[] = [];
     if (accepted.length > 0) {
       const received = now.toISOString();
       const writes = state.takeWrites();
       try {
-        await this.log.append(
-          accepted.map((a) => ({ received, event: a.event as unknown as JsonObject, sig: a.sig })),
-          () => writes,
-        );
+        appended = (
+          await this.log.append(
+            accepted.map((a) => ({ received, event: a.event as unknown as JsonObject, sig: a.sig })),
+            () => writes,
+          )
+        ).leafHashes;
         const genesis = accepted[0]?.event;
         if (genesis?.type === 'ledger.genesis') this.policy = genesis.body.policy;
+        for (const p of state.changedParties()) this.parties.set(p.id, p);
       } catch (e) {
+        // The batch may have landed even so: forget what is cached, read it again.
+        this.parties.clear();
         writeError =
           e instanceof CustodyError
             ? e
@@ -258,26 +273,40 @@ export class Ledger {
 
     const checkpoint = this.log.checkpoint;
     const size = this.log.size;
-    return Promise.all(
-      results.map(async (r): Promise<Outcome> => {
-        if (r instanceof CustodyError) return { ok: false, error: r };
-        // Nothing of a failed group was written; only receipts of earlier entries stand.
-        if (writeError !== undefined && r.index >= firstIndex) return { ok: false, error: writeError };
-        const proof = await this.log.inclusionProof(r.index, size);
-        const { leafHash } = await this.log.entry(r.index);
-        return {
-          ok: true,
-          duplicate: r.duplicate,
-          receipt: {
-            index: r.index,
-            leafHash: toHex(leafHash),
-            eventHash: r.hash,
-            checkpoint,
-            inclusionProof: proof.map(toBase64),
-          },
-        };
-      }),
+    const receipted = results.filter(
+      (r): r is { index: number; hash: string; duplicate: boolean } =>
+        !(r instanceof CustodyError) && (writeError === undefined || r.index < firstIndex),
     );
+    // One read for every proof of the group; leaf hashes of new entries come from the append.
+    const proofs = await this.log.inclusionProofs(
+      receipted.map((r) => r.index),
+      size,
+    );
+    const leafHashes = new Map<number, Hash>();
+    for (const r of receipted) {
+      leafHashes.set(
+        r.index,
+        r.index >= firstIndex
+          ? (appended[r.index - firstIndex] as Hash)
+          : (await this.log.entry(r.index)).leafHash,
+      );
+    }
+    return results.map((r): Outcome => {
+      if (r instanceof CustodyError) return { ok: false, error: r };
+      // Nothing of a failed group was written; only receipts of earlier entries stand.
+      if (writeError !== undefined && r.index >= firstIndex) return { ok: false, error: writeError };
+      return {
+        ok: true,
+        duplicate: r.duplicate,
+        receipt: {
+          index: r.index,
+          leafHash: toHex(leafHashes.get(r.index) as Hash),
+          eventHash: r.hash,
+          checkpoint,
+          inclusionProof: (proofs.get(r.index) ?? []).map(toBase64),
+        },
+      };
+    });
   }
 
   /**

@@ -416,6 +416,27 @@ export class Log {
     return hashRanges(inclusionRanges(i, n), this.readSubtrees);
   }
 
+  /** Inclusion proofs of many entries in the tree of `size`, with one read for all of them. */
+  async inclusionProofs(indices: readonly number[], size: number): Promise<Map<number, Hash[]>> {
+    const n = this.treeSize(size);
+    const unique = [...new Set(indices)].map((i) => {
+      const index = this.index(i, 'entry');
+      if (index >= n)
+        throw new CustodyError('CUSTODY_OUT_OF_RANGE', `entry ${index} is not in a tree of size ${n}`, 400);
+      return index;
+    });
+    const plans = unique.map((i) => inclusionRanges(i, n));
+    const hashes = await hashRanges(plans.flat(), this.readSubtrees);
+    const out = new Map<number, Hash[]>();
+    let at = 0;
+    for (const [k, i] of unique.entries()) {
+      const length = (plans[k] as unknown[]).length;
+      out.set(i, hashes.slice(at, at + length));
+      at += length;
+    }
+    return out;
+  }
+
   /** RFC 9162 consistency proof from the tree of `from` to the tree of `to` (0 < from ≤ to). */
   async consistencyProof(from: number | bigint, to: number | bigint = this.size): Promise<Hash[]> {
     const n = this.treeSize(to);
