@@ -90,62 +90,8 @@ test('a log served with --cosigner hands out cosigned checkpoints: custody verif
     log.json.logKey,
   ]);
   const node = await serveNode(join(root, 'log'), ['--cosigner', `${witness.url}=${w1.json.vkey}`]);
-  const acme = await custodyJson<{ vkey: string }>(
-    ['keygen', '--name', 'ACME', '--out', join(root, 'acme.key')],
-    env,
-  );
   const at = ['--node', node.url];
-  expect(
-    (
-      await custody(
-        [
-          'party',
-          'register',
-          '--key',
-          join(root, 'log', 'registrar.key'),
-          '--id',
-          'ACME',
-          '--name',
-          'Acme',
-          '--roles',
-          'manufacturer',
-          '--country',
-          'DE',
-          '--vkey',
-          acme.json.vkey,
-          ...at,
-        ],
-        env,
-      )
-    ).code,
-  ).toBe(0);
-  expect(
-    (
-      await custody(
-        [
-          'manufacture',
-          '--key',
-          join(root, 'acme.key'),
-          '--serials',
-          'SN-1,SN-2',
-          '--make',
-          'Acme',
-          '--model',
-          'G36',
-          '--category',
-          'rifle',
-          '--calibre',
-          '5.56',
-          '--site',
-          'Oberndorf',
-          '--marking-country',
-          'DE',
-          ...at,
-        ],
-        env,
-      )
-    ).code,
-  ).toBe(0);
+  await makeItems(root, join(root, 'log', 'registrar.key'), node.url, 'SN-1,SN-2', env);
 
   const one = await custody(
     ['verify', 'SN-1', '--log-key', log.json.logKey, '--witness', w1.json.vkey, '--quorum', '1', ...at],
@@ -238,62 +184,8 @@ test('a primary and two mirrors that witness it: mirrored, cosigned twice, verif
       ]),
     );
   }
-  const acme = await custodyJson<{ vkey: string }>(
-    ['keygen', '--name', 'ACME', '--out', join(root, 'acme.key')],
-    env,
-  );
   const at = ['--node', primary.url];
-  expect(
-    (
-      await custody(
-        [
-          'party',
-          'register',
-          '--key',
-          join(root, 'primary', 'registrar.key'),
-          '--id',
-          'ACME',
-          '--name',
-          'Acme',
-          '--roles',
-          'manufacturer',
-          '--country',
-          'DE',
-          '--vkey',
-          acme.json.vkey,
-          ...at,
-        ],
-        env,
-      )
-    ).code,
-  ).toBe(0);
-  expect(
-    (
-      await custody(
-        [
-          'manufacture',
-          '--key',
-          join(root, 'acme.key'),
-          '--serials',
-          'SN-1,SN-2',
-          '--make',
-          'Acme',
-          '--model',
-          'G36',
-          '--category',
-          'rifle',
-          '--calibre',
-          '5.56',
-          '--site',
-          'Oberndorf',
-          '--marking-country',
-          'DE',
-          ...at,
-        ],
-        env,
-      )
-    ).code,
-  ).toBe(0);
+  await makeItems(root, join(root, 'primary', 'registrar.key'), primary.url, 'SN-1,SN-2', env);
 
   const size = (await json<{ size: number }>(`${primary.url}/healthz`)).size;
   for (const m of mirrors) {
@@ -363,10 +255,6 @@ test('a forked log: the witness refuses the fork, the mirror stops and keeps bot
       env,
     )
   ).json.vkey;
-  const acme = await custodyJson<{ vkey: string }>(
-    ['keygen', '--name', 'ACME', '--out', join(root, 'acme.key')],
-    env,
-  );
   const registrar = join(root, 'a', 'registrar.key');
   const report = (node: string, kind: string) =>
     custody(
@@ -388,59 +276,7 @@ test('a forked log: the witness refuses the fork, the mirror stops and keeps bot
 
   // The common history: entries 0..2.
   let a = await serveNode(join(root, 'a'));
-  expect(
-    (
-      await custody(
-        [
-          'party',
-          'register',
-          '--key',
-          registrar,
-          '--id',
-          'ACME',
-          '--name',
-          'Acme',
-          '--roles',
-          'manufacturer',
-          '--country',
-          'DE',
-          '--vkey',
-          acme.json.vkey,
-          '--node',
-          a.url,
-        ],
-        env,
-      )
-    ).code,
-  ).toBe(0);
-  expect(
-    (
-      await custody(
-        [
-          'manufacture',
-          '--key',
-          join(root, 'acme.key'),
-          '--serials',
-          'SN-1',
-          '--make',
-          'Acme',
-          '--model',
-          'G36',
-          '--category',
-          'rifle',
-          '--calibre',
-          '5.56',
-          '--site',
-          'Oberndorf',
-          '--marking-country',
-          'DE',
-          '--node',
-          a.url,
-        ],
-        env,
-      )
-    ).code,
-  ).toBe(0);
+  await makeItems(root, registrar, a.url, 'SN-1', env);
   await a.stop();
   const { cp } = await import('node:fs/promises');
   await cp(join(root, 'a'), join(root, 'b'), { recursive: true });
@@ -521,3 +357,53 @@ test('a forked log: the witness refuses the fork, the mirror stops and keeps bot
   }).toEqual({ code: 2, why: true });
   for (const node of [mirror, b, witness]) await node.stop();
 });
+
+/** Registers ACME as a manufacturer (its key in ROOT/acme.key) on the node, and has it make SERIALS. */
+async function makeItems(
+  root: string,
+  registrarKey: string,
+  node: string,
+  serials: string,
+  env: Record<string, string>,
+) {
+  const acme = await custodyJson<{ vkey: string }>(
+    ['keygen', '--name', 'ACME', '--out', join(root, 'acme.key')],
+    env,
+  );
+  const ok = async (args: string[]) => expect((await custody([...args, '--node', node], env)).code).toBe(0);
+  await ok([
+    'party',
+    'register',
+    '--key',
+    registrarKey,
+    '--id',
+    'ACME',
+    '--name',
+    'Acme',
+    '--roles',
+    'manufacturer',
+    '--country',
+    'DE',
+    '--vkey',
+    acme.json.vkey,
+  ]);
+  await ok([
+    'manufacture',
+    '--key',
+    join(root, 'acme.key'),
+    '--serials',
+    serials,
+    '--make',
+    'Acme',
+    '--model',
+    'G36',
+    '--category',
+    'rifle',
+    '--calibre',
+    '5.56',
+    '--site',
+    'Oberndorf',
+    '--marking-country',
+    'DE',
+  ]);
+}
