@@ -40,6 +40,12 @@ export class CustodyState {
     private readonly space: KeySpace,
     /** Parties as committed, shared across groups; the ledger updates it after each commit. */
     private readonly committed: Map<string, Party> = new Map(),
+    /**
+     * Whether reads from the store may fill that cache. Only callers
+     * sequenced with the commits may: a read racing a commit could otherwise
+     * put back a party the commit had just changed (a revoked key, valid again).
+     */
+    private readonly fillCache = false,
   ) {}
 
   async party(id: string): Promise<Party | undefined> {
@@ -48,7 +54,7 @@ export class CustodyState {
     const stored = await this.space.get(`p${SEP}${id}`);
     if (stored === undefined) return undefined;
     const party = JSON.parse(stored) as Party;
-    this.committed.set(id, party);
+    if (this.fillCache) this.committed.set(id, party);
     return party;
   }
 

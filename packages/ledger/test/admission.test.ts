@@ -1,9 +1,10 @@
 import { join } from 'node:path';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test, vi } from 'vitest';
 import { eventHash, signEvent } from '../src/events/sign.js';
 import { generateKeyPair } from '../src/keys.js';
 import { Ledger } from '../src/ledger.js';
 import { generateSecretKey } from '../src/signature.js';
+import { KeySpace } from '../src/store.js';
 import { tempDir } from './helpers.js';
 import { castOf, LICENCE_BODY, ORIGIN, transit, World } from './world.js';
 
@@ -289,6 +290,43 @@ describe('the sequencer refuses, writes nothing, and says why', () => {
     const [outcome] = await world.ledger.submit([bad], { verifiedWith: [world.keys.get('EXPORTCO')?.vkey] });
     expect(outcome?.ok === false && outcome.error.code).toBe('CUSTODY_BAD_SIGNATURE');
     expect(world.ledger.size).toBe(size);
+  });
+
+  test('a precheck that read a party before a revocation cannot bring the revoked key back', async () => {
+    // Reopened, so nothing is cached; the precheck's read of the party is held
+    // until after the revocation is committed, then released with the old party.
+    const w = await World.create();
+    const key = await w.register('XX-RACE', ['inspector'], 'KE');
+    await w.ledger.close();
+    const ledger = await Ledger.open(w.dir, { secretKey: w.secretKey, clock: () => w.now });
+    const get = KeySpace.prototype.get;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let held = false;
+    const spy = vi.spyOn(KeySpace.prototype, 'get').mockImplementation(async function (
+      this: KeySpace,
+      k: string,
+    ) {
+      const value = await get.call(this, k);
+      if (!held && k === 'p\u0000XX-RACE') {
+        held = true;
+        await gate;
+      }
+      return value;
+    });
+    const report = w.sign('XX-RACE', 'item.report', { serials: ['SN-77'] }, { kind: 'lost', reference: 'r' });
+    const pending = ledger.precheck(report);
+    await ledger.submitOne(
+      w.sign('REGISTRAR', 'party.revoke-key', { party: 'XX-RACE' }, { key: key.keyId, reason: 'stolen' }),
+    );
+    release();
+    await pending;
+    spy.mockRestore();
+    const [outcome] = await ledger.submit([report]);
+    expect(outcome?.ok === false && outcome.error.code).toBe('CUSTODY_REVOKED_KEY');
+    await ledger.close();
   });
 
   test('anything before the genesis, or a second genesis', async () => {

@@ -30,6 +30,8 @@ export class World {
   private constructor(
     readonly ledger: Ledger,
     readonly dir: string,
+    /** The log's key, for a test that reopens the ledger. */
+    readonly secretKey: Uint8Array,
   ) {}
 
   static async create(
@@ -37,12 +39,13 @@ export class World {
   ) {
     const dir = join(tempDir(), 'ledger');
     let world: World | undefined;
+    const secretKey = generateSecretKey();
     const ledger = await Ledger.create(dir, {
       origin: ORIGIN,
-      secretKey: generateSecretKey(),
+      secretKey,
       clock: () => world?.now ?? new Date(),
     });
-    world = new World(ledger, dir);
+    world = new World(ledger, dir, secretKey);
     const registrar = generateKeyPair('REGISTRAR');
     world.keys.set('REGISTRAR', registrar);
     await world.submit(
