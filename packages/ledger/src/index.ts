@@ -128,7 +128,15 @@ export {
   verifySignature,
   verifyWithRawKey,
 } from './signature.js';
-export { parseTilePath, TILE_WIDTH, type TileAddress, tilePath, tilesOf } from './tiles.js';
+export {
+  encodeEntryBundle,
+  parseEntryBundle,
+  parseTilePath,
+  TILE_WIDTH,
+  type TileAddress,
+  tilePath,
+  tilesOf,
+} from './tiles.js';
 export { formatTlogProof, parseTlogProof, type TlogProof } from './tlog-proof.js';
 export {
   LevelWitnessStore,

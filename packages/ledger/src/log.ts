@@ -29,7 +29,7 @@ import {
 } from './merkle.js';
 import { ed25519Signer, ed25519Verifier, isKeyName, type NoteSigner, type NoteVerifier } from './note.js';
 import { type ExtraWrite, type KeySpace, type LedgerState, Store } from './store.js';
-import { type TileAddress, tileRange } from './tiles.js';
+import { encodeEntryBundle, type TileAddress, tileRange } from './tiles.js';
 
 /** An entry as stored: its exact leaf bytes, their hash and the parsed entry. */
 export interface StoredEntry {
@@ -459,9 +459,7 @@ export class Log {
     this.assertOpen();
     const { treeLevel, start, count } = tileRange(address, this.size);
     if (address.level === 'entries') {
-      const leaves = await this.store.leafRange(start, start + count);
-      const parts = leaves.flatMap((leaf) => [Uint8Array.of(leaf.length >> 8, leaf.length & 0xff), leaf]);
-      return concat(...parts);
+      return encodeEntryBundle(await this.store.leafRange(start, start + count));
     }
     const wanted = Array.from({ length: count }, (_, i) => ({ level: treeLevel, index: start + i }));
     return concat(...(await this.store.subtrees(wanted)));

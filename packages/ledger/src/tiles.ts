@@ -94,3 +94,39 @@ export function tilesOf(size: number): TileAddress[] {
   }
   return out;
 }
+
+/** An entry bundle: each leaf prefixed by its length as a big-endian uint16 (c2sp.org/tlog-tiles). */
+export function encodeEntryBundle(leaves: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(leaves.reduce((n, leaf) => n + 2 + leaf.length, 0));
+  let at = 0;
+  for (const leaf of leaves) {
+    if (leaf.length > 0xffff)
+      throw new RangeError(`a leaf of ${leaf.length} bytes does not fit an entry bundle`);
+    out[at] = leaf.length >> 8;
+    out[at + 1] = leaf.length & 0xff;
+    out.set(leaf, at + 2);
+    at += 2 + leaf.length;
+  }
+  return out;
+}
+
+/**
+ * The leaves of an entry bundle that must hold exactly `count` of them; a
+ * truncated bundle, a length running past the end, or bytes left over are
+ * refused, so a source cannot slip a short or padded leaf to a mirror.
+ */
+export function parseEntryBundle(bytes: Uint8Array, count: number): Uint8Array[] {
+  const fail = (why: string) => new CustodyError('CUSTODY_BAD_PROOF', `the entry bundle ${why}`, 502);
+  const leaves: Uint8Array[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    if (leaves.length === count) throw fail(`has bytes after its ${count} entries`);
+    if (at + 2 > bytes.length) throw fail(`ends inside the length of entry ${leaves.length}`);
+    const length = ((bytes[at] as number) << 8) | (bytes[at + 1] as number);
+    if (at + 2 + length > bytes.length) throw fail(`ends inside entry ${leaves.length}`);
+    leaves.push(bytes.subarray(at + 2, at + 2 + length));
+    at += 2 + length;
+  }
+  if (leaves.length !== count) throw fail(`holds ${leaves.length} entries, not ${count}`);
+  return leaves;
+}

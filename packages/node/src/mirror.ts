@@ -14,6 +14,7 @@ import {
   fromBase64,
   type Ledger,
   openCheckpoint,
+  parseEntryBundle,
   TILE_WIDTH,
   tilePath,
   verifyConsistency,
@@ -163,13 +164,8 @@ export class Follower {
     for (let bundle = Math.floor(from / TILE_WIDTH); bundle * TILE_WIDTH < to; bundle++) {
       const width = Math.min(TILE_WIDTH, to - bundle * TILE_WIDTH);
       const path = tilePath({ level: 'entries', index: bundle, ...(width < TILE_WIDTH ? { width } : {}) });
-      const bytes = new Uint8Array(await this.bytes(path));
-      let index = bundle * TILE_WIDTH;
-      for (let at = 0; at < bytes.length; index++) {
-        const length = ((bytes[at] as number) << 8) | (bytes[at + 1] as number);
-        if (index >= from) leaves.push(bytes.slice(at + 2, at + 2 + length));
-        at += 2 + length;
-      }
+      const bundleLeaves = parseEntryBundle(new Uint8Array(await this.bytes(path)), width);
+      leaves.push(...bundleLeaves.slice(Math.max(0, from - bundle * TILE_WIDTH)));
     }
     return leaves;
   }
