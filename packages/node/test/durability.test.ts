@@ -1,0 +1,178 @@
+/**
+ * What the node promises about the disk, over real HTTP on 127.0.0.1 with the
+ * real LevelDB underneath, watched at LevelDB's own `batch` call:
+ *   - no receipt leaves before its group's batch, written with `sync: true`,
+ *     has resolved (a SIGKILL cannot tell a synced write from a cached one,
+ *     so the crash test cannot prove this; this test does);
+ *   - a write that fails in the middle of a group answers 503
+ *     CUSTODY_STORAGE to every request of that group, leaves nothing behind
+ *     (not in the log, not in the indexes, not in the replay guard), and the
+ *     node takes the same events once writes succeed again.
+ */
+import { type SignedEvent, verifyReceipt } from '@custody/ledger';
+import type { FastifyInstance } from 'fastify';
+import { Level } from 'level';
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { castOf, World } from '../../ledger/test/world.js';
+import { createNode } from '../src/app.js';
+
+let world: World;
+let app: FastifyInstance;
+let url: string;
+
+beforeAll(async () => {
+  world = await World.create();
+  await castOf(world);
+  app = await createNode({ ledger: world.ledger, closeLedger: false, rateLimit: false, logger: false });
+  url = await app.listen({ host: '127.0.0.1', port: 0 });
+}, 60_000);
+
+afterAll(async () => {
+  await app.close();
+  await world.ledger.close();
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+let serial = 0;
+const reports = (n: number): SignedEvent[] =>
+  Array.from({ length: n }, () =>
+    world.sign('ACME', 'item.report', { serials: [`DUR-${++serial}`] }, { kind: 'lost', reference: 'disk' }),
+  );
+
+interface Answer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+  /** When the response arrived, in process.hrtime nanoseconds. */
+  readonly at: bigint;
+}
+
+async function post(event: SignedEvent): Promise<Answer> {
+  const r = await fetch(`${url}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(event),
+  });
+  const body = (await r.json()) as Record<string, unknown>;
+  return { status: r.status, body, at: process.hrtime.bigint() };
+}
+
+/** One call of LevelDB's batch as the store made it. */
+interface BatchCall {
+  readonly sync: boolean;
+  /** Tree size before and after the group (from the state the batch writes). */
+  readonly from: number;
+  readonly to: number;
+  resolvedAt?: bigint;
+}
+
+type BatchFn = (ops: unknown[], options?: { sync?: boolean }) => Promise<void>;
+
+/**
+ * Watches every batch the store writes. `gate` holds each batch before it
+ * reaches LevelDB; `fail` makes LevelDB's answer an I/O error instead.
+ */
+function watchBatches(options: { gate?: Promise<void>; fail?: () => boolean } = {}): BatchCall[] {
+  const calls: BatchCall[] = [];
+  const original = Level.prototype.batch as unknown as BatchFn;
+  vi.spyOn(Level.prototype, 'batch').mockImplementation(async function (
+    this: Level,
+    ops: unknown,
+    batchOptions?: unknown,
+  ) {
+    const list = ops as { key: Uint8Array; value: Uint8Array }[];
+    const state = list.find((op) => Buffer.from(op.key).toString() === 'state');
+    const to = state === undefined ? -1 : (JSON.parse(Buffer.from(state.value).toString()).size as number);
+    const call: BatchCall = {
+      sync: (batchOptions as { sync?: boolean } | undefined)?.sync === true,
+      from: world.ledger.size,
+      to,
+    };
+    calls.push(call);
+    await options.gate;
+    if (options.fail?.() === true)
+      throw Object.assign(new Error('IO error: disk full'), { code: 'LEVEL_IO_ERROR' });
+    await original.call(this, list, batchOptions as { sync?: boolean });
+    call.resolvedAt = process.hrtime.bigint();
+  } as never);
+  return calls;
+}
+
+describe('durability at the LevelDB boundary', () => {
+  test('no receipt is sent before its group’s batch, written with sync: true, has resolved', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const calls = watchBatches({ gate });
+    const events = reports(40);
+    let answered = 0;
+    const answers = events.map((e) =>
+      post(e).then((a) => {
+        answered++;
+        return a;
+      }),
+    );
+    // Every request is in, the first group's batch is held: nobody may have an answer.
+    while (calls.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(answered).toBe(0);
+    open();
+    const done = await Promise.all(answers);
+
+    expect(done.every((a) => a.status === 201)).toBe(true);
+    expect(calls.length).toBeGreaterThanOrEqual(2); // the held group, then the ones that queued behind it
+    expect(calls.every((c) => c.sync)).toBe(true);
+    for (const a of done) {
+      const index = a.body.index as number;
+      const group = calls.find((c) => c.from <= index && index < c.to);
+      expect(group?.resolvedAt, `no batch wrote index ${index}`).toBeDefined();
+      expect(a.at).toBeGreaterThan(group?.resolvedAt as bigint);
+      expect(verifyReceipt(a.body as never, world.ledger.logVkey)).toBe(true);
+    }
+  });
+
+  test('a write failing mid-group: 503 CUSTODY_STORAGE to each request of the group, nothing kept, then recovery', async () => {
+    const before = { size: world.ledger.size, checkpoint: world.ledger.checkpoint };
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    let failing = true;
+    const calls = watchBatches({ gate, fail: () => failing });
+    const events = reports(30);
+    const answers = events.map(post);
+    while (calls.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 200)); // the rest queue up as one group behind the held one
+    open();
+    const refused = await Promise.all(answers);
+
+    for (const a of refused) {
+      expect({ status: a.status, code: a.body.code }).toEqual({ status: 503, code: 'CUSTODY_STORAGE' });
+      expect(a.body.message).toMatch(/nothing was changed, try again/);
+    }
+    expect(calls.some((c) => c.to - c.from > 1)).toBe(true); // a real group failed, not one event at a time
+    expect(calls.reduce((n, c) => n + (c.to - c.from), 0)).toBe(events.length);
+    expect({ size: world.ledger.size, checkpoint: world.ledger.checkpoint }).toEqual(before);
+    for (const e of events) {
+      const serialOf = (e.event.subject as { serials: string[] }).serials[0] as string;
+      const history = await fetch(`${url}/v1/items/${serialOf}`);
+      expect({ status: history.status, code: ((await history.json()) as { code: string }).code }).toEqual({
+        status: 404,
+        code: 'CUSTODY_NOT_FOUND',
+      });
+    }
+
+    failing = false;
+    const retried = await Promise.all(events.map(post));
+    // Taken as new events (201, not a replay's 200), at the indices the failed group would have had.
+    expect(retried.map((a) => a.status)).toEqual(events.map(() => 201));
+    expect(retried.map((a) => a.body.index as number).sort((a, b) => a - b)).toEqual(
+      events.map((_, i) => before.size + i),
+    );
+    vi.restoreAllMocks();
+    expect((await world.ledger.audit()).ok).toBe(true);
+  });
+});
