@@ -19,59 +19,7 @@ import {
   verifyReceipt,
 } from '@custody/ledger';
 import { describe, expect, test } from 'vitest';
-import { custodyJson, serveNode, tempDir } from './support.js';
-
-let counter = 0;
-const report = (key: KeyPair): SignedEvent =>
-  signEvent(
-    {
-      type: 'item.report',
-      id: `load-${process.pid}-${++counter}`,
-      time: new Date().toISOString(),
-      prev: null,
-      subject: { serials: [`LOAD-${counter}`] },
-      body: { kind: 'lost', reference: `case ${counter}` },
-    },
-    key,
-  );
-
-async function post(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const r = await fetch(`${url}/v1/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: r.status, json: (await r.json()) as Record<string, unknown> };
-}
-
-/** A fresh ledger (custody init) with a registered manufacturer, served by custody serve. */
-async function setup() {
-  const dir = join(tempDir(), 'data');
-  const init = await custodyJson<{ logKey: string }>([
-    'init',
-    '--data',
-    dir,
-    '--origin',
-    'load.custody.test/log',
-  ]);
-  expect(init.code).toBe(0);
-  const node = await serveNode(dir);
-  const registrar = await readKeyFile(join(dir, 'registrar.key'));
-  const acme = generateKeyPair('ACME');
-  const reg = signEvent(
-    {
-      type: 'party.register',
-      id: `reg-${process.pid}-acme`,
-      time: new Date().toISOString(),
-      prev: null,
-      subject: { party: 'ACME' },
-      body: { name: 'Acme', roles: ['manufacturer'], country: 'DE', keys: [acme.vkey] },
-    },
-    registrar,
-  );
-  expect((await post(node.url, reg)).status).toBe(201);
-  return { dir, node, acme, logKey: init.json.logKey };
-}
+import { post, report, setup } from './support.js';
 
 describe('a real node under 50 concurrent clients', () => {
   test('1,000 events: every receipt proves, the tree holds exactly them in receipt order, all checkpoints are consistent', async () => {

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll } from 'vitest';
+import { generateKeyPair, type KeyPair, readKeyFile, type SignedEvent, signEvent } from '@custody/ledger';
+import { afterAll, expect } from 'vitest';
 
 export const BIN = fileURLToPath(new URL('../packages/cli/dist/bin.js', import.meta.url));
 
@@ -106,4 +107,61 @@ export function serveNode(dataDir: string, extra: string[] = []): Promise<Served
       reject(new Error(`custody serve exited with ${code}:\n${stdout}\n${stderr}`));
     });
   });
+}
+
+let counter = 0;
+/** A fresh `item.report` by `key` about a new serial: valid alone, with no chain to follow. */
+export const report = (key: KeyPair): SignedEvent =>
+  signEvent(
+    {
+      type: 'item.report',
+      id: `load-${process.pid}-${++counter}`,
+      time: new Date().toISOString(),
+      prev: null,
+      subject: { serials: [`LOAD-${counter}`] },
+      body: { kind: 'lost', reference: `case ${counter}` },
+    },
+    key,
+  );
+
+/** POSTs an event; throws (a TypeError from fetch) only if the node is not there. */
+export async function post(
+  url: string,
+  body: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const r = await fetch(`${url}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+}
+
+/** A fresh ledger (custody init) with a registered manufacturer, served by custody serve. */
+export async function setup() {
+  const dir = join(tempDir(), 'data');
+  const init = await custodyJson<{ logKey: string }>([
+    'init',
+    '--data',
+    dir,
+    '--origin',
+    'load.custody.test/log',
+  ]);
+  expect(init.code).toBe(0);
+  const node = await serveNode(dir);
+  const registrar = await readKeyFile(join(dir, 'registrar.key'));
+  const acme = generateKeyPair('ACME');
+  const reg = signEvent(
+    {
+      type: 'party.register',
+      id: `reg-${process.pid}-acme`,
+      time: new Date().toISOString(),
+      prev: null,
+      subject: { party: 'ACME' },
+      body: { name: 'Acme', roles: ['manufacturer'], country: 'DE', keys: [acme.vkey] },
+    },
+    registrar,
+  );
+  expect((await post(node.url, reg)).status).toBe(201);
+  return { dir, node, acme, logKey: init.json.logKey };
 }
