@@ -23,6 +23,15 @@ export class NodeClient {
       } catch {
         // not JSON: keep the status alone
       }
+      // A node that finds its own log damaged has no evidence to give: that is
+      // the tampering exit, not a usage error, for whoever scripts around it.
+      if (body.code === 'CUSTODY_CORRUPT_STATE') {
+        throw new CliError(
+          `the node's log is damaged: ${body.message}; its evidence cannot be trusted (audit it, or ask a mirror)`,
+          EXIT.invalid,
+          body.code,
+        );
+      }
       throw new CliError(
         `the node refused (${response.status} ${body.code ?? 'error'}): ${body.message ?? response.statusText}`,
         EXIT.usage,

@@ -29,7 +29,8 @@ export type AuditProblemKind =
   | 'leaf-hash'
   | 'subtree-hash'
   | 'entry'
-  | 'state';
+  | 'state'
+  | 'index-entry';
 
 export interface AuditProblem {
   readonly kind: AuditProblemKind;
@@ -37,6 +38,8 @@ export interface AuditProblem {
   readonly index: number;
   /** For `subtree-hash`: which stored subtree disagrees. */
   readonly subtree?: { readonly level: number; readonly index: number };
+  /** For `index-entry`: the custody index entry that is wrong, as a person reads it. */
+  readonly indexEntry?: string;
   readonly message: string;
 }
 
@@ -55,7 +58,7 @@ export interface AuditOptions {
   readonly onProgress?: (checked: number, size: number) => void;
   /**
    * Further checks of each parsed entry (e.g. its event signature); returns a
-   * sentence saying what is wrong, or undefined.
+   * sentence saying what is wrong, naming the entry, or undefined.
    */
   readonly checkEntry?: (entry: LeafEntry, index: number) => string | undefined | Promise<string | undefined>;
 }
@@ -114,7 +117,7 @@ export async function auditStore(
         };
       }
       const extra = await options.checkEntry?.(entry, index);
-      if (extra !== undefined) return { kind: 'entry', index, message: `entry ${index}: ${extra}` };
+      if (extra !== undefined) return { kind: 'entry', index, message: extra };
       prev = toHex(hashes[i] as Uint8Array);
       for (; s < created.length && lastLeafOf(created[s] as StoredSubtree) === index; s++) {
         const want = created[s] as StoredSubtree;

@@ -6,7 +6,7 @@
  * inclusion offline.
  */
 
-import type { AuditOptions, AuditReport } from './audit.js';
+import type { AuditOptions, AuditProblem, AuditReport } from './audit.js';
 import { type Bundle, makeBundle } from './bundle.js';
 import { toBase64, toHex } from './bytes.js';
 import type { JsonObject } from './canonical.js';
@@ -23,6 +23,7 @@ import {
   type Subject,
   subjectKey,
 } from './history.js';
+import { IndexAudit } from './index-audit.js';
 import { CustodyState, indexed } from './indexes.js';
 import { decodeLeaf, type LeafEntry } from './leaf.js';
 import { Log, type StoredEntry } from './log.js';
@@ -398,28 +399,38 @@ export class Ledger {
   }
 
   /**
-   * Audits the whole log: the Merkle structure (see Log.audit), and every
-   * event's signature under the key its signer had at that entry.
+   * Audits the whole log: the Merkle structure (see Log.audit), every
+   * event's signature under the key its signer had at that entry, and the
+   * custody indexes against the entries that wrote them (see index-audit.ts).
    */
-  audit(options: Pick<AuditOptions, 'onProgress'> = {}): Promise<AuditReport> {
+  async audit(options: Pick<AuditOptions, 'onProgress'> = {}): Promise<AuditReport> {
     const checker = new EventChecker();
-    const checkEntry = (entry: LeafEntry, index: number): string | undefined => {
+    const indexes = new IndexAudit(this.space, async (index) => {
+      try {
+        const { event, hash } = await this.event(index);
+        return { event, hash };
+      } catch {
+        return undefined;
+      }
+    });
+    let indexProblem: AuditProblem | undefined;
+    const checkEntry = async (entry: LeafEntry, index: number): Promise<string | undefined> => {
       let event: LoggedEvent['event'];
       try {
         event = parseEvent(entry.event);
       } catch (e) {
-        return (e as Error).message;
+        return `entry ${index}: ${(e as Error).message}`;
       }
-      const problems = checker.check({
-        index,
-        received: entry.received,
-        event,
-        sig: entry.sig,
-        hash: eventHash(event),
-      });
-      return problems.length === 0 ? undefined : problems.join('; ');
+      const hash = eventHash(event);
+      const problems = checker.check({ index, received: entry.received, event, sig: entry.sig, hash });
+      if (problems.length > 0) return problems.join('; ');
+      indexProblem ??= await indexes.add(event, hash, index);
+      return undefined;
     };
-    return this.log.audit({ ...options, checkEntry });
+    const report = await this.log.audit({ ...options, checkEntry });
+    if (!report.ok) return report;
+    const problem = indexProblem ?? (await indexes.finish(report.size));
+    return problem === undefined ? report : { ...report, ok: false, problem };
   }
 
   now(): Date {

@@ -81,21 +81,26 @@ export class KeySpace {
   /** Every [key, value] whose key starts with `prefix`, in key order. */
   async scan(prefix: string, limit = Number.POSITIVE_INFINITY): Promise<[string, string][]> {
     const out: [string, string][] = [];
+    for await (const row of this.iterate(prefix)) {
+      out.push(row);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** Like `scan`, one row at a time, for key spaces too large to hold. */
+  async *iterate(prefix: string): AsyncGenerator<[string, string]> {
+    const range = {
+      gte: prefix,
+      lt: `${prefix}\uffff`,
+      keyEncoding: 'utf8',
+      valueEncoding: 'utf8',
+    } as const;
     try {
-      const range = {
-        gte: prefix,
-        lt: `${prefix}\uffff`,
-        keyEncoding: 'utf8',
-        valueEncoding: 'utf8',
-      } as const;
-      for await (const [key, value] of this.sublevel.iterator<string, string>(range)) {
-        out.push([key, value]);
-        if (out.length >= limit) break;
-      }
+      for await (const row of this.sublevel.iterator<string, string>(range)) yield row;
     } catch (cause) {
       throw storageError('scanning an index', cause);
     }
-    return out;
   }
 }
 

@@ -260,10 +260,16 @@ export function readCommands(program: Command): void {
           `${ctx.out.c.green('✓')} audited ${report.checked} entries: every signature, every prev link and every tree hash agree with the signed checkpoint`,
         );
       } else {
+        const where =
+          report.problem?.indexEntry === undefined
+            ? `entry ${report.problem?.index}`
+            : `index entry "${report.problem.indexEntry}"`;
+        ctx.out.line(`${ctx.out.c.red('✗')} ${ctx.out.c.bold(where)}: ${report.problem?.message}`);
         ctx.out.line(
-          `${ctx.out.c.red('✗')} ${ctx.out.c.bold(`entry ${report.problem?.index}`)}: ${report.problem?.message}`,
+          report.problem?.indexEntry === undefined
+            ? `  (${report.checked} entries checked before it)`
+            : `  (all ${report.checked} entries hold up; the custody index disagrees with them: restore the folder from a good copy or a mirror)`,
         );
-        ctx.out.line(`  (${report.checked} entries checked before it)`);
         process.exitCode = EXIT.invalid;
       }
     });
@@ -365,7 +371,7 @@ interface AuditOutcome {
   ok: boolean;
   size: number;
   checked: number;
-  problem?: { index: number; kind: string; message: string };
+  problem?: { index: number; kind: string; message: string; indexEntry?: string };
 }
 
 async function auditFolder(ctx: Context, dir: string): Promise<AuditOutcome> {
@@ -382,6 +388,7 @@ async function auditFolder(ctx: Context, dir: string): Promise<AuditOutcome> {
               index: report.problem.index,
               kind: report.problem.kind,
               message: report.problem.message,
+              ...(report.problem.indexEntry === undefined ? {} : { indexEntry: report.problem.indexEntry }),
             },
           }
         : {}),

@@ -1,0 +1,119 @@
+/**
+ * The audit checks the custody indexes against the log: an index entry
+ * changed, deleted or added behind the ledger's back is named, with the log
+ * entry it concerns, even though every leaf and hash is intact.
+ */
+import { cp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { Ledger } from '../src/ledger.js';
+import { rawDb, tempDir } from './helpers.js';
+import { castOf, transfer, World } from './world.js';
+
+let clean: string;
+let root: string;
+
+beforeAll(async () => {
+  const world = await World.create();
+  await castOf(world);
+  await transfer(world, { items: ['SN-0001', 'SN-0002'] });
+  await world.ledger.close();
+  clean = world.dir;
+  root = tempDir();
+}, 60_000);
+
+const key = (...parts: string[]) => parts.join('\u0000');
+let copies = 0;
+
+/** The custody key space, opened raw. */
+interface Space {
+  get(k: string): Promise<string | undefined>;
+  put(k: string, v: string): Promise<void>;
+  del(k: string): Promise<void>;
+}
+
+/** Audits a copy of the clean ledger after `change` has been made to its custody index space. */
+async function auditAfter(change: (space: Space) => Promise<void>) {
+  const dir = join(root, `copy-${++copies}`);
+  await cp(clean, dir, { recursive: true });
+  const raw = await rawDb(dir);
+  const space = raw.db.sublevel<string, string>('custody', { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+  await change({
+    get: async (k) => (await space.get(k)) ?? undefined,
+    put: (k, v) => space.put(k, v),
+    del: (k) => space.del(k),
+  });
+  await raw.db.close();
+  const ledger = await Ledger.open(dir);
+  try {
+    return await ledger.audit();
+  } finally {
+    await ledger.close();
+  }
+}
+
+describe('audit of the custody indexes', () => {
+  test('untouched: clean', async () => {
+    expect((await auditAfter(async () => {})).ok).toBe(true);
+  });
+
+  test.each([
+    {
+      what: 'an item’s index entry deleted (its history would skip that event)',
+      change: (s: Space) => s.del(key('i', 'serial:SN-0002', '000000000000000c')),
+      index: 12,
+      says: /index entry "i \/ serial:SN-0002 \/ 000000000000000c", written by entry 12, is missing/,
+    },
+    {
+      what: 'an index entry added (an event slipped into another item’s history)',
+      change: (s: Space) => s.put(key('i', 'serial:SN-0009', '000000000000000b'), ''),
+      index: 11,
+      says: /"i \/ serial:SN-0009 \/ 000000000000000b" was written by no entry/,
+    },
+    {
+      what: 'a replay-guard entry pointing at another event',
+      change: async (s: Space) => {
+        const k = key('s', 'ACME', 'evt-9-item_manufacture');
+        const [index, hash] = ((await s.get(k)) as string).split(' ');
+        await s.put(k, `${Number(index) + 1} ${hash}`);
+      },
+      index: 8,
+      says: /holds "9 .*", but entry 8 wrote "8 /,
+    },
+    {
+      what: 'a chain head rolled back (the next event would fork the chain)',
+      change: (s: Space) => s.put(key('h', 'shipment:SHP-1'), 'ab'.repeat(32)),
+      index: 14,
+      says: /"h \/ shipment:SHP-1" holds/,
+    },
+    {
+      what: 'a party given a role it never had',
+      change: async (s: Space) => {
+        const party = JSON.parse((await s.get(key('p', 'ACME'))) as string);
+        await s.put(
+          key('p', 'ACME'),
+          JSON.stringify({ ...party, roles: ['manufacturer', 'licensing-authority'] }),
+        );
+      },
+      index: 1,
+      says: /"p \/ ACME" holds/,
+    },
+    {
+      what: 'a licence’s issuer deleted (anyone could issue it again)',
+      change: (s: Space) => s.del(key('l', 'DE-L-2026-0001')),
+      index: 9,
+      says: /"l \/ DE-L-2026-0001", written by entry 9, is missing/,
+    },
+    {
+      what: 'a chain head for a shipment never dispatched',
+      change: (s: Space) => s.put(key('h', 'shipment:SHP-9'), 'cd'.repeat(32)),
+      index: 15,
+      says: /"h \/ shipment:SHP-9" was written by no entry/,
+    },
+  ])('$what: named, with the entry it concerns', async ({ change, index, says }) => {
+    const report = await auditAfter(change);
+    expect(report.ok).toBe(false);
+    expect(report.problem).toMatchObject({ kind: 'index-entry', index });
+    expect(report.problem?.message).toMatch(says);
+  });
+});
