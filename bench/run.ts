@@ -128,7 +128,7 @@ async function ingest(target: number): Promise<number> {
     }
     const t0 = performance.now();
     const pre = await Promise.all(group.map((e) => ledger.precheck(e)));
-    const outcomes = await ledger.submit(group, { verifiedWith: pre.map((p) => p.verifiedWith) });
+    const outcomes = await ledger.submit(pre.map((p, i) => ('submission' in p ? p.submission : group[i])));
     busy += performance.now() - t0;
     const refused = outcomes.find((o) => !o.ok);
     if (refused !== undefined && !refused.ok) throw refused.error;

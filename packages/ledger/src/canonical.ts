@@ -1,5 +1,4 @@
 /** RFC 8785 (JCS) canonical bytes of a JSON value: what every hash and signature covers. */
-import canonicalize from 'canonicalize';
 import { utf8 } from './bytes.js';
 import { CustodyError } from './errors.js';
 
@@ -7,22 +6,18 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 export type JsonObject = { [key: string]: JsonValue };
 
 /**
- * The JCS text of `value`. Refuses anything JSON cannot represent exactly
- * instead of letting the library drop it (undefined members) or stringify it
- * its own way (toJSON), since either would sign different bytes than intended.
+ * The JCS text of `value`, in one pass that also refuses anything JSON cannot
+ * represent exactly (undefined, functions, non-finite numbers, objects other
+ * than plain ones, e.g. with toJSON) instead of dropping it or stringifying it
+ * its own way, since either would sign different bytes than intended.
+ *
+ * RFC 8785 is ECMAScript's own JSON text with members sorted by UTF-16 code
+ * units: JSON.stringify gives its strings and numbers, and the default sort
+ * order of strings is that order. (The canonicalize package, the reference
+ * the tests hold this to, works the same way, in two passes with ours.)
  */
 export function canonicalJson(value: JsonValue): string {
-  assertJson(value, '$', 0);
-  let text: string | undefined;
-  try {
-    text = canonicalize(value);
-  } catch (cause) {
-    throw new CustodyError('CUSTODY_NOT_CANONICAL', `value cannot be canonicalized: ${String(cause)}`, 400, {
-      cause,
-    });
-  }
-  if (text === undefined) throw new CustodyError('CUSTODY_NOT_CANONICAL', 'value has no JSON form');
-  return text;
+  return serialize(value, '$', 0);
 }
 
 export function canonicalBytes(value: JsonValue): Uint8Array {
@@ -32,23 +27,45 @@ export function canonicalBytes(value: JsonValue): Uint8Array {
 /** Deep enough for any custody event; deeper input is hostile, not data. */
 const MAX_DEPTH = 32;
 
-function assertJson(value: unknown, path: string, depth: number): void {
+/** In unicode mode a surrogate pair is one code point, so this matches only lone surrogates. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** A string as JSON; a lone surrogate has no UTF-8 form, so it cannot be signed as it reads. */
+function quote(text: string, fail: (why: string) => CustodyError): string {
+  if (LONE_SURROGATE.test(text)) throw fail('holds a lone surrogate, which has no UTF-8 form');
+  return JSON.stringify(text);
+}
+
+function serialize(value: unknown, path: string, depth: number): string {
   const fail = (why: string) => new CustodyError('CUSTODY_NOT_CANONICAL', `${path} ${why}`);
   if (depth > MAX_DEPTH) throw fail(`is nested deeper than ${MAX_DEPTH} levels`);
-  if (value === null || typeof value === 'boolean' || typeof value === 'string') return;
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw fail('is not a finite number');
-    return;
+  switch (typeof value) {
+    case 'string':
+      return quote(value, fail);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      if (!Number.isFinite(value)) throw fail('is not a finite number');
+      return JSON.stringify(value);
+    case 'object': {
+      if (value === null) return 'null';
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          out += `${i === 0 ? '' : ','}${serialize(value[i], `${path}[${i}]`, depth + 1)}`;
+        }
+        return `${out}]`;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) throw fail('is not a plain JSON object');
+      const record = value as Record<string, unknown>;
+      let out = '{';
+      for (const key of Object.keys(record).sort()) {
+        out += `${out.length === 1 ? '' : ','}${quote(key, fail)}:${serialize(record[key], `${path}.${key}`, depth + 1)}`;
+      }
+      return `${out}}`;
+    }
+    default:
+      throw fail(`is a ${typeof value}, which JSON cannot represent`);
   }
-  if (Array.isArray(value)) {
-    for (const [i, item] of value.entries()) assertJson(item, `${path}[${i}]`, depth + 1);
-    return;
-  }
-  if (typeof value === 'object') {
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) throw fail('is not a plain JSON object');
-    for (const [key, item] of Object.entries(value)) assertJson(item, `${path}.${key}`, depth + 1);
-    return;
-  }
-  throw fail(`is a ${typeof value}, which JSON cannot represent`);
 }

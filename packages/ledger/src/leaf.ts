@@ -3,8 +3,8 @@
  * { index, prev, received, event, sig }, where `prev` is the leaf hash of the
  * entry before, so the entries form a hash chain as well as a Merkle tree.
  */
-import { fromUtf8, toHex } from './bytes.js';
-import { canonicalBytes, type JsonObject, type JsonValue } from './canonical.js';
+import { fromUtf8, toHex, utf8 } from './bytes.js';
+import { canonicalBytes, canonicalJson, type JsonObject, type JsonValue } from './canonical.js';
 import { CustodyError } from './errors.js';
 
 /** Tile entry bundles prefix every entry with a uint16 length (c2sp.org/tlog-tiles). */
@@ -26,10 +26,19 @@ export interface LeafEntry {
 }
 
 /** What a caller hands the log; the log assigns index and prev. */
-export type EntryInput = Pick<LeafEntry, 'received' | 'event' | 'sig'>;
+export interface EntryInput extends Pick<LeafEntry, 'received' | 'event' | 'sig'> {
+  /** canonicalJson(event), when the caller has it already (it must be exactly that). */
+  readonly eventJson?: string;
+}
 
-export function encodeLeaf(entry: LeafEntry): Uint8Array {
-  const bytes = canonicalBytes(entry as unknown as JsonValue);
+/**
+ * The entry's RFC 8785 bytes. Its members sort as event, index, prev,
+ * received, sig, so the text is built in that order around the event's own
+ * canonical text, which the sequencer has from hashing the event.
+ */
+export function encodeLeaf(entry: LeafEntry, eventJson = canonicalJson(entry.event)): Uint8Array {
+  const text = `{"event":${eventJson},"index":${canonicalJson(entry.index)},"prev":${canonicalJson(entry.prev)},"received":${canonicalJson(entry.received)},"sig":${canonicalJson(entry.sig)}}`;
+  const bytes = utf8(text);
   if (bytes.length > MAX_LEAF_BYTES) {
     throw new CustodyError(
       'CUSTODY_ENTRY_TOO_LARGE',

@@ -13,7 +13,7 @@ import type { JsonObject } from './canonical.js';
 import { CustodyError } from './errors.js';
 import type { LoggedEvent, Policy } from './events/schema.js';
 import { parseEvent } from './events/schema.js';
-import { eventHash, verifyEventAsync } from './events/sign.js';
+import { eventHash, verifyMessageAsync } from './events/sign.js';
 import {
   type Assessment,
   assess,
@@ -30,7 +30,7 @@ import { Log, type StoredEntry } from './log.js';
 import type { Hash } from './merkle.js';
 import type { Receipt } from './receipt.js';
 import { type Party, partyPublicKey } from './registry.js';
-import { type Admitted, admit, readSubmission } from './sequencer.js';
+import { type Admitted, admit, Submission } from './sequencer.js';
 import type { KeySpace } from './store.js';
 import type { TileAddress } from './tiles.js';
 
@@ -116,11 +116,8 @@ export class Ledger {
    * accepted ones are written together, durably, before any receipt exists.
    * Groups are sequenced one at a time, in call order.
    */
-  submit(
-    inputs: readonly unknown[],
-    options: { verifiedWith?: readonly (string | undefined)[] } = {},
-  ): Promise<Outcome[]> {
-    const run = this.tail.then(() => this.submitNow(inputs, options.verifiedWith ?? []));
+  submit(inputs: readonly (unknown | Submission)[]): Promise<Outcome[]> {
+    const run = this.tail.then(() => this.submitNow(inputs));
     this.tail = run.catch(() => undefined);
     return run;
   }
@@ -189,22 +186,24 @@ export class Ledger {
   /**
    * What can be decided about a submission before it is sequenced, in
    * parallel and off the event loop: its form, and its signature under the
-   * key its signer has now. Returns the refusal, or the vkey it verified
-   * with (undefined when the key is not known yet, e.g. registered in the
-   * same group: the sequencer then checks it).
+   * key its signer has now. Returns the refusal, or the submission read and
+   * digested to hand to `submit`, marked with the vkey it verified with
+   * (unmarked when the key is not known yet, e.g. registered in the same
+   * group: the sequencer then checks it).
    */
-  async precheck(input: unknown): Promise<{ error?: CustodyError; verifiedWith?: string }> {
+  async precheck(input: unknown): Promise<{ error: CustodyError } | { submission: Submission }> {
     try {
-      const submission = readSubmission(input);
-      const event = parseEvent(submission.event);
-      eventHash(event); // text RFC 8785 cannot encode is malformed input, not a bad signature
+      const submission = Submission.read(input);
+      const { event } = submission;
       // Reads the cache, never fills it (see CustodyState): a stale party here is
       // harmless, as the sequencer trusts a pre-check only for the key it finds itself.
       const party = await new CustodyState(this.space, this.parties).party(event.signer);
       const key = party?.keys.find((k) => k.keyId === event.key);
-      if (party === undefined || key === undefined) return {};
-      const ok = await verifyEventAsync(event, submission.sig, partyPublicKey(party.id, key.vkey).key);
-      if (ok) return { verifiedWith: key.vkey };
+      if (party === undefined || key === undefined) return { submission };
+      const publicKey = partyPublicKey(party.id, key.vkey).key;
+      if (await verifyMessageAsync(submission.digest.message, submission.sig, publicKey)) {
+        return { submission: submission.verified(key.vkey) };
+      }
       const why = `the signature does not verify with ${event.signer}'s key ${event.key}; sign the event exactly as sent`;
       return { error: new CustodyError('CUSTODY_BAD_SIGNATURE', why, 401) };
     } catch (e) {
@@ -213,16 +212,13 @@ export class Ledger {
     }
   }
 
-  private async submitNow(
-    inputs: readonly unknown[],
-    verifiedWith: readonly (string | undefined)[],
-  ): Promise<Outcome[]> {
+  private async submitNow(inputs: readonly unknown[]): Promise<Outcome[]> {
     const state = new CustodyState(this.space, this.parties, true);
     const now = this.clock();
     const firstIndex = this.log.size;
     const accepted: Admitted[] = [];
     const results: ({ index: number; hash: string; duplicate: boolean } | CustodyError)[] = [];
-    for (const [i, input] of inputs.entries()) {
+    for (const input of inputs) {
       try {
         const admission = await admit(input, state, {
           index: firstIndex + accepted.length,
@@ -231,7 +227,6 @@ export class Ledger {
             this.policy ??
             (accepted[0]?.event.type === 'ledger.genesis' ? accepted[0].event.body.policy : undefined),
           now,
-          ...(verifiedWith[i] === undefined ? {} : { verifiedWith: verifiedWith[i] }),
         });
         if (admission.kind === 'new') {
           results.push({
@@ -257,7 +252,12 @@ export class Ledger {
       try {
         appended = (
           await this.log.append(
-            accepted.map((a) => ({ received, event: a.event as unknown as JsonObject, sig: a.sig })),
+            accepted.map((a) => ({
+              received,
+              event: a.event as unknown as JsonObject,
+              sig: a.sig,
+              eventJson: a.json,
+            })),
             () => writes,
           )
         ).leafHashes;

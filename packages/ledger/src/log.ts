@@ -228,13 +228,16 @@ export class Log {
     let prev = this.state.lastLeafHash;
     for (const [i, input] of inputs.entries()) {
       const index = firstIndex + i;
-      const leaf = encodeLeaf({
-        index,
-        prev: index === 0 ? CHAIN_START : toHex(prev),
-        received: input.received,
-        event: input.event,
-        sig: input.sig,
-      });
+      const leaf = encodeLeaf(
+        {
+          index,
+          prev: index === 0 ? CHAIN_START : toHex(prev),
+          received: input.received,
+          event: input.event,
+          sig: input.sig,
+        },
+        input.eventJson,
+      );
       prev = hashLeaf(leaf);
       leaves.push(leaf);
       leafHashes.push(prev);

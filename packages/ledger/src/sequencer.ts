@@ -7,7 +7,7 @@
  */
 import { CustodyError, short } from './errors.js';
 import { type CustodyEvent, type Policy, parseEvent } from './events/schema.js';
-import { eventHash, verifyEvent } from './events/sign.js';
+import { digestEvent, type EventDigest, verifyMessage } from './events/sign.js';
 import { chainOf, MAY_SIGN } from './events/vocabulary.js';
 import type { CustodyState, EventRef } from './indexes.js';
 import { applyPartyEvent, type Party, partyPublicKey } from './registry.js';
@@ -16,6 +16,8 @@ export interface Admitted {
   readonly event: CustodyEvent;
   readonly sig: string;
   readonly hash: string;
+  /** The event's canonical text, for the leaf (see encodeLeaf). */
+  readonly json: string;
 }
 
 export type Admission =
@@ -29,17 +31,44 @@ export interface AdmissionContext {
   /** The genesis policy, once there is a genesis. */
   readonly policy: Policy | undefined;
   readonly now: Date;
-  /**
-   * The vkey the signature was already verified with (see Ledger.precheck);
-   * it counts only if it is exactly the key the signer has now.
-   */
-  readonly verifiedWith?: string;
+}
+
+/**
+ * A submission read, its event parsed and digested: what admission works on.
+ * Ledger.precheck makes these ahead of sequencing, so the sequencer neither
+ * parses nor hashes again. Only this module constructs one (JSON input
+ * cannot), so `verifiedWith` is always the library's own finding.
+ */
+export class Submission {
+  private constructor(
+    readonly event: CustodyEvent,
+    readonly sig: string,
+    readonly digest: EventDigest,
+    /**
+     * The vkey the signature was already verified with; it counts only if it
+     * is exactly the key the signer has when the event is sequenced.
+     */
+    readonly verifiedWith?: string,
+  ) {}
+
+  /** Reads `{ event, sig }` strictly; refuses with the code that says what is wrong. */
+  static read(input: unknown): Submission {
+    if (input instanceof Submission) return input;
+    const { event, sig } = readSubmission(input);
+    const parsed = parseEvent(event);
+    return new Submission(parsed, sig, digestEvent(parsed));
+  }
+
+  /** The same submission, its signature found valid under `vkey`. */
+  verified(vkey: string): Submission {
+    return new Submission(this.event, this.sig, this.digest, vkey);
+  }
 }
 
 const refuse = (code: CustodyError['code'], status: number, message: string) =>
   new CustodyError(code, message, status);
 
-export function readSubmission(input: unknown): { event: unknown; sig: string } {
+function readSubmission(input: unknown): { event: unknown; sig: string } {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw refuse('CUSTODY_SCHEMA', 400, 'a submission must be a JSON object { event, sig }');
   }
@@ -53,9 +82,9 @@ export function readSubmission(input: unknown): { event: unknown; sig: string } 
 
 /** Decides one submission against the state as the group has left it; records it if new. */
 export async function admit(input: unknown, state: CustodyState, ctx: AdmissionContext): Promise<Admission> {
-  const submission = readSubmission(input);
-  const event = parseEvent(submission.event);
-  const hash = eventHash(event);
+  const submission = Submission.read(input);
+  const { event } = submission;
+  const { hash } = submission.digest;
 
   if (ctx.index === 0 && event.type !== 'ledger.genesis') {
     throw refuse('CUSTODY_NO_GENESIS', 422, 'this ledger is empty: its first event must be ledger.genesis');
@@ -90,8 +119,8 @@ export async function admit(input: unknown, state: CustodyState, ctx: AdmissionC
     );
   }
   if (
-    ctx.verifiedWith !== key.vkey &&
-    !verifyEvent(event, submission.sig, partyPublicKey(signer.id, key.vkey).key)
+    submission.verifiedWith !== key.vkey &&
+    !verifyMessage(submission.digest.message, submission.sig, partyPublicKey(signer.id, key.vkey).key)
   ) {
     throw refuse(
       'CUSTODY_BAD_SIGNATURE',
@@ -139,7 +168,7 @@ export async function admit(input: unknown, state: CustodyState, ctx: AdmissionC
   }
 
   state.record(event, hash, ctx.index, chainOf(event), party);
-  return { kind: 'new', admitted: { event, sig: submission.sig, hash } };
+  return { kind: 'new', admitted: { event, sig: submission.sig, hash, json: submission.digest.json } };
 }
 
 async function checkRole(event: CustodyEvent, signer: Party, state: CustodyState): Promise<void> {

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, test, vi } from 'vitest';
 import { eventHash, signEvent } from '../src/events/sign.js';
 import { generateKeyPair } from '../src/keys.js';
 import { Ledger } from '../src/ledger.js';
+import { Submission } from '../src/sequencer.js';
 import { generateSecretKey } from '../src/signature.js';
 import { KeySpace } from '../src/store.js';
 import { tempDir } from './helpers.js';
@@ -278,16 +279,19 @@ describe('the sequencer refuses, writes nothing, and says why', () => {
 
   test('precheck verifies off the event loop; a pre-check claim for another key does not bypass the sequencer', async () => {
     const good = world.sign('ACME', 'item.report', { serials: ['SN-41'] }, { kind: 'lost', reference: 'pc' });
-    expect(await world.ledger.precheck(good)).toEqual({ verifiedWith: world.keys.get('ACME')?.vkey });
+    const pre = await world.ledger.precheck(good);
+    expect('submission' in pre && pre.submission.verifiedWith).toBe(world.keys.get('ACME')?.vkey);
     const flipped = Buffer.from(good.sig, 'base64');
     flipped[9] = (flipped[9] as number) ^ 1;
     const bad = { ...good, sig: flipped.toString('base64') };
-    expect((await world.ledger.precheck(bad)).error?.code).toBe('CUSTODY_BAD_SIGNATURE');
-    expect((await world.ledger.precheck({ nope: 1 })).error?.code).toBe('CUSTODY_SCHEMA');
-    const stranger = signEvent({ ...good.event }, generateKeyPair('XX-UNKNOWN'));
-    expect(await world.ledger.precheck(stranger)).toEqual({});
+    const codeOf = (r: Awaited<ReturnType<Ledger['precheck']>>) => ('error' in r ? r.error.code : undefined);
+    expect(codeOf(await world.ledger.precheck(bad))).toBe('CUSTODY_BAD_SIGNATURE');
+    expect(codeOf(await world.ledger.precheck({ nope: 1 }))).toBe('CUSTODY_SCHEMA');
+    const stranger = await world.ledger.precheck(signEvent({ ...good.event }, generateKeyPair('XX-UNKNOWN')));
+    expect('submission' in stranger && stranger.submission.verifiedWith).toBeUndefined();
     const size = world.ledger.size;
-    const [outcome] = await world.ledger.submit([bad], { verifiedWith: [world.keys.get('EXPORTCO')?.vkey] });
+    const claimed = Submission.read(bad).verified(world.keys.get('EXPORTCO')?.vkey as string);
+    const [outcome] = await world.ledger.submit([claimed]);
     expect(outcome?.ok === false && outcome.error.code).toBe('CUSTODY_BAD_SIGNATURE');
     expect(world.ledger.size).toBe(size);
   });

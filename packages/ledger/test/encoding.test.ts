@@ -1,4 +1,5 @@
 import { fc, test as prop } from '@fast-check/vitest';
+import canonicalize from 'canonicalize';
 import { describe, expect, test } from 'vitest';
 import { fromBase64, fromHex, fromUtf8, parseUint64, toBase64, toHex } from '../src/bytes.js';
 import { canonicalJson, type JsonValue } from '../src/canonical.js';
@@ -115,5 +116,32 @@ describe('leaf encoding', () => {
     expect(encodeLeaf(fits).length).toBe(65_535);
     const over = { ...entry, event: { pad: 'x'.repeat(65_536 - base) } };
     expect(await failsWith(() => encodeLeaf(over))).toBe('CUSTODY_ENTRY_TOO_LARGE');
+  });
+});
+
+describe('canonical JSON against the reference implementation', () => {
+  prop.prop([fc.jsonValue({ maxDepth: 6 })], { numRuns: 2000 })(
+    'the same text as the canonicalize package for any JSON value',
+    (value) => {
+      expect(canonicalJson(value as JsonValue)).toBe(canonicalize(value));
+    },
+  );
+});
+
+describe('leaf bytes built around the event text', () => {
+  prop.prop(
+    [
+      fc.record({
+        index: fc.nat(),
+        prev: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex')),
+        received: fc.string(),
+        event: fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 })),
+        sig: fc.base64String(),
+      }),
+    ],
+    { numRuns: 500 },
+  )('are exactly the RFC 8785 bytes of the whole entry', (entry) => {
+    const leaf = entry as unknown as LeafEntry;
+    expect(fromUtf8(encodeLeaf(leaf))).toBe(canonicalJson(entry as unknown as JsonValue));
   });
 });

@@ -9,7 +9,6 @@ import { CustodyError, type Ledger, type Outcome } from '@custody/ledger';
 
 interface Waiting {
   readonly input: unknown;
-  readonly verifiedWith: string | undefined;
   readonly resolve: (outcome: Outcome) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -44,7 +43,7 @@ export class Batcher {
     return this.queue.length;
   }
 
-  submit(input: unknown, verifiedWith?: string): Promise<Outcome> {
+  submit(input: unknown): Promise<Outcome> {
     if (this.closed) {
       return Promise.reject(
         new CustodyError(
@@ -64,7 +63,7 @@ export class Batcher {
       );
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ input, verifiedWith, resolve, reject });
+      this.queue.push({ input, resolve, reject });
       this.next();
     });
   }
@@ -79,10 +78,7 @@ export class Batcher {
     const group = this.queue.splice(0, this.options.maxGroup);
     const started = process.hrtime.bigint();
     this.ledger
-      .submit(
-        group.map((w) => w.input),
-        { verifiedWith: group.map((w) => w.verifiedWith) },
-      )
+      .submit(group.map((w) => w.input))
       .then(async (outcomes) => {
         if (outcomes.some((o) => o.ok && !o.duplicate)) await this.options.afterGroup?.();
         return outcomes;

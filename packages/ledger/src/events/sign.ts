@@ -1,7 +1,7 @@
 /** Signing and hashing custody events (DESIGN.md "Events"). */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concat, fromBase64, toBase64, toHex, utf8 } from '../bytes.js';
-import { canonicalBytes, type JsonObject } from '../canonical.js';
+import { canonicalBytes, canonicalJson, type JsonObject } from '../canonical.js';
 import type { KeyPair } from '../keys.js';
 import { type PublicKey, sign, verifySignatureAsync, verifySignatureFast } from '../signature.js';
 import type { CustodyEvent } from './schema.js';
@@ -17,6 +17,19 @@ export function signedMessage(event: JsonObject | CustodyEvent): Uint8Array {
 /** The event hash, by which events refer to each other (`prev`, corrections). */
 export function eventHash(event: JsonObject | CustodyEvent): string {
   return toHex(sha256(signedMessage(event)));
+}
+
+/** An event's canonical text, signed message and hash, from one canonicalization. */
+export interface EventDigest {
+  readonly json: string;
+  readonly message: Uint8Array;
+  readonly hash: string;
+}
+
+export function digestEvent(event: CustodyEvent): EventDigest {
+  const json = canonicalJson(event as unknown as JsonObject);
+  const message = concat(DOMAIN, utf8(json));
+  return { json, message, hash: toHex(sha256(message)) };
 }
 
 /** An event with its detached signature, as submitted to a node. */
@@ -35,13 +48,19 @@ export function signEvent(fields: UnsignedEvent, key: KeyPair): SignedEvent {
   return { event, sig: toBase64(sign(key.secretKey, signedMessage(event))) };
 }
 
-/** The message and signature bytes to check, or undefined if either cannot even be formed. */
-function prepared(
-  event: JsonObject | CustodyEvent,
-  sig: string,
-): { message: Uint8Array; signature: Uint8Array } | undefined {
+/** The signature bytes, or undefined if they are not even 64 bytes of base64. */
+function signatureBytes(sig: string): Uint8Array | undefined {
   try {
-    return { signature: fromBase64(sig, 64), message: signedMessage(event) };
+    return fromBase64(sig, 64);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The signed message, or undefined if the event has no canonical form. */
+function messageOf(event: JsonObject | CustodyEvent): Uint8Array | undefined {
+  try {
+    return signedMessage(event);
   } catch {
     return undefined;
   }
@@ -52,12 +71,18 @@ function prepared(
  * fast path that the agreement test holds to the noble reference); never throws.
  */
 export function verifyEvent(event: JsonObject | CustodyEvent, sig: string, key: PublicKey): boolean {
-  const p = prepared(event, sig);
-  return p !== undefined && verifySignatureFast(key, p.message, p.signature);
+  const message = messageOf(event);
+  return message !== undefined && verifyMessage(message, sig, key);
 }
 
-/** The same check on the fast path, off the event loop (see signature.ts); never rejects. */
-export async function verifyEventAsync(event: CustodyEvent, sig: string, key: PublicKey): Promise<boolean> {
-  const p = prepared(event, sig);
-  return p !== undefined && verifySignatureAsync(key, p.message, p.signature);
+/** verifyEvent for a message already formed (see digestEvent); never throws. */
+export function verifyMessage(message: Uint8Array, sig: string, key: PublicKey): boolean {
+  const signature = signatureBytes(sig);
+  return signature !== undefined && verifySignatureFast(key, message, signature);
+}
+
+/** verifyMessage on the fast path, off the event loop (see signature.ts); never rejects. */
+export async function verifyMessageAsync(message: Uint8Array, sig: string, key: PublicKey): Promise<boolean> {
+  const signature = signatureBytes(sig);
+  return signature !== undefined && verifySignatureAsync(key, message, signature);
 }

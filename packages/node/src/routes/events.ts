@@ -36,8 +36,8 @@ export function eventRoutes(
         );
       }
       const pre = await ledger.precheck(request.body);
-      if (pre.error !== undefined) throw pre.error;
-      const outcome = await batcher.submit(request.body, pre.verifiedWith);
+      if ('error' in pre) throw pre.error;
+      const outcome = await batcher.submit(pre.submission);
       if (!outcome.ok) throw outcome.error;
       // The receipt's checkpoint with the cosignatures gathered for it, if it is still the latest.
       const current = checkpoint();
