@@ -40,6 +40,10 @@ export async function gather(subject: Subject, lookup: Lookup, genesis: LoggedEv
     for (const e of events) if (only === undefined || only(e)) found.set(e.index, e);
   };
   const all = () => [...found.values()];
+  // Lookups that do not depend on each other go to the store together.
+  const ask = async (keys: Iterable<string>, only?: (e: LoggedEvent) => boolean) => {
+    for (const events of await Promise.all([...keys].map(lookup))) add(events, only);
+  };
   add(await lookup(subjectKey(subject)));
 
   const shipments = new Set<string>();
@@ -47,13 +51,13 @@ export async function gather(subject: Subject, lookup: Lookup, genesis: LoggedEv
     const s = (e.event.subject as { shipment?: string }).shipment;
     if (s !== undefined) shipments.add(s);
   }
-  for (const s of shipments) add(await lookup(`shipment:${s}`));
+  await ask([...shipments].map((s) => `shipment:${s}`));
 
   const licences = new Set('licence' in subject ? [subject.licence] : []);
   for (const e of all()) if (e.event.type === 'shipment.dispatch') licences.add(e.event.body.licence);
-  for (const l of licences) {
-    const events = await lookup(`licence:${l}`);
-    add(events);
+  const underLicences = await Promise.all([...licences].map((l) => lookup(`licence:${l}`)));
+  for (const events of underLicences) add(events);
+  for (const events of underLicences) {
     for (const e of events) {
       if (e.event.type !== 'shipment.dispatch') continue;
       for (const serial of e.event.body.serials) {
@@ -65,35 +69,34 @@ export async function gather(subject: Subject, lookup: Lookup, genesis: LoggedEv
       }
     }
   }
+  const eucs = new Set<string>();
   for (const e of all()) {
     if (e.event.type !== 'licence.issue') continue;
     const euc = e.event.body.euc;
-    if (euc !== undefined && typeof euc.number === 'string') {
-      add(await lookup(`euc:${euc.issuer}:${euc.number}`), (x) => x.event.type === 'licence.issue');
-    }
+    if (euc !== undefined && typeof euc.number === 'string') eucs.add(`euc:${euc.issuer}:${euc.number}`);
   }
+  await ask(eucs, (x) => x.event.type === 'licence.issue');
 
   // Corrections of what we have, then every party named, until nothing new
   // appears (a party's events are signed by the registrar, itself a party).
   const askedParties = new Set<string>();
   const askedCorrections = new Set<string>();
   for (let grew = true; grew; ) {
-    grew = false;
+    const keys: string[] = [];
     for (const e of all()) {
       if (!askedCorrections.has(e.hash)) {
         askedCorrections.add(e.hash);
-        const before = found.size;
-        add(await lookup(`corrects:${e.hash}`));
-        grew ||= found.size > before;
+        keys.push(`corrects:${e.hash}`);
       }
       for (const party of partiesNamed(e)) {
         if (askedParties.has(party)) continue;
         askedParties.add(party);
-        const before = found.size;
-        add(await lookup(`party:${party}`));
-        grew ||= found.size > before;
+        keys.push(`party:${party}`);
       }
     }
+    const before = found.size;
+    await ask(keys);
+    grew = found.size > before;
   }
   return all().sort((a, b) => a.index - b.index);
 }

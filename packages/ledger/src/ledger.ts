@@ -349,15 +349,21 @@ export class Ledger {
    */
   lookupAt(size: number): Lookup {
     const cache = new Map<number, Promise<EventEntry>>();
-    const read = (i: number) => {
-      let entry = cache.get(i);
-      if (entry === undefined) {
-        entry = this.event(i);
-        cache.set(i, entry);
+    return async (key) => {
+      const indices = (await indexed(this.space, key)).filter((i) => i < size);
+      // The entries not read yet, in one read of the store.
+      const missing = indices.filter((i) => !cache.has(i));
+      if (missing.length > 0) {
+        const read = this.log.entriesAt(missing).then((entries) => entries.map(toEventEntry));
+        for (const [n, i] of missing.entries())
+          cache.set(
+            i,
+            read.then((entries) => entries[n] as EventEntry),
+          );
+        read.catch(() => undefined); // each entry's promise carries the error to its reader
       }
-      return entry;
+      return Promise.all(indices.map((i) => cache.get(i) as Promise<EventEntry>));
     };
-    return async (key) => Promise.all((await indexed(this.space, key)).filter((i) => i < size).map(read));
   }
 
   /** The events a history or bundle of `subject` is made of, as of `size`, in log order. */

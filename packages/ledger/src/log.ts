@@ -402,6 +402,19 @@ export class Log {
     }));
   }
 
+  /** Entries at the given indices of the current tree, in one read. */
+  async entriesAt(indices: readonly number[]): Promise<StoredEntry[]> {
+    this.assertOpen();
+    for (const i of indices) this.index(i, 'entry');
+    const leaves = await this.store.leavesAt(indices);
+    return leaves.map((leaf, i) => ({
+      index: indices[i] as number,
+      leaf,
+      leafHash: hashLeaf(leaf),
+      entry: decodeLeaf(leaf),
+    }));
+  }
+
   /** The root of the tree at any size up to the current one. */
   async rootAt(size: number | bigint): Promise<Hash> {
     const n = this.treeSize(size);
