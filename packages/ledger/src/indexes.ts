@@ -11,7 +11,7 @@
  * cannot run into each other.
  */
 import type { CustodyEvent } from './events/schema.js';
-import { indexKeysOf } from './events/vocabulary.js';
+import { chainOf, indexKeysOf } from './events/vocabulary.js';
 import type { Party } from './registry.js';
 import type { ExtraWrite, KeySpace } from './store.js';
 
@@ -35,6 +35,8 @@ export class CustodyState {
   private hashes = new Map<string, { index: number; signer: string }>();
   private issuers = new Map<string, string>();
   private writes: ExtraWrite[] = [];
+  /** Values read ahead for the group (see prefetch); undefined where the key is absent. */
+  private fetched = new Map<string, string | undefined>();
 
   constructor(
     private readonly space: KeySpace,
@@ -48,10 +50,26 @@ export class CustodyState {
     private readonly fillCache = false,
   ) {}
 
+  /**
+   * Reads the keys the group's events will ask for in one trip to the store
+   * (see keysReadBy), instead of one each while the group waits. A key not
+   * fetched is simply read when asked for.
+   */
+  async prefetch(events: readonly CustodyEvent[]): Promise<void> {
+    const wanted = [...new Set(events.flatMap(keysReadBy))].filter((k) => !this.fetched.has(k));
+    if (wanted.length === 0) return;
+    const values = await this.space.getMany(wanted);
+    for (const [i, key] of wanted.entries()) this.fetched.set(key, values[i]);
+  }
+
+  private read(key: string): Promise<string | undefined> | string | undefined {
+    return this.fetched.has(key) ? this.fetched.get(key) : this.space.get(key);
+  }
+
   async party(id: string): Promise<Party | undefined> {
     const pending = this.parties.get(id) ?? this.committed.get(id);
     if (pending !== undefined) return pending;
-    const stored = await this.space.get(`p${SEP}${id}`);
+    const stored = await this.read(`p${SEP}${id}`);
     if (stored === undefined) return undefined;
     const party = JSON.parse(stored) as Party;
     if (this.fillCache) this.committed.set(id, party);
@@ -64,14 +82,14 @@ export class CustodyState {
   }
 
   async head(chain: string): Promise<string | undefined> {
-    return this.heads.get(chain) ?? (await this.space.get(`h${SEP}${chain}`));
+    return this.heads.get(chain) ?? (await this.read(`h${SEP}${chain}`));
   }
 
   async bySignerId(signer: string, id: string): Promise<EventRef | undefined> {
     const key = `${signer}${SEP}${id}`;
     const pending = this.ids.get(key);
     if (pending !== undefined) return pending;
-    const stored = await this.space.get(`s${SEP}${key}`);
+    const stored = await this.read(`s${SEP}${key}`);
     if (stored === undefined) return undefined;
     const [index, hash] = stored.split(' ');
     return { index: Number(index), hash: hash as string };
@@ -80,14 +98,14 @@ export class CustodyState {
   async byHash(hash: string): Promise<{ index: number; signer: string } | undefined> {
     const pending = this.hashes.get(hash);
     if (pending !== undefined) return pending;
-    const stored = await this.space.get(`e${SEP}${hash}`);
+    const stored = await this.read(`e${SEP}${hash}`);
     if (stored === undefined) return undefined;
     const [index, signer] = stored.split(' ');
     return { index: Number(index), signer: signer as string };
   }
 
   async issuer(licence: string): Promise<string | undefined> {
-    return this.issuers.get(licence) ?? (await this.space.get(`l${SEP}${licence}`));
+    return this.issuers.get(licence) ?? (await this.read(`l${SEP}${licence}`));
   }
 
   /** Records an accepted event at `index`; the writes go out with the next append. */
@@ -123,6 +141,19 @@ export class CustodyState {
   takeWrites(): ExtraWrite[] {
     return this.writes;
   }
+}
+
+/** The keys admitting `event` will most likely read (see sequencer.ts). */
+function keysReadBy(event: CustodyEvent): string[] {
+  const keys = [`p${SEP}${event.signer}`, `s${SEP}${event.signer}${SEP}${event.id}`];
+  const chain = chainOf(event);
+  if (chain !== undefined) keys.push(`h${SEP}${chain}`);
+  const subject = event.subject as Record<string, unknown>;
+  if (typeof subject.shipment === 'string') keys.push(`h${SEP}shipment:${subject.shipment}`);
+  if (typeof subject.licence === 'string') keys.push(`l${SEP}${subject.licence}`);
+  if (typeof subject.party === 'string') keys.push(`p${SEP}${subject.party}`);
+  if (typeof subject.event === 'string') keys.push(`e${SEP}${subject.event}`);
+  return keys;
 }
 
 /** Log indices of every event found under an index key, ascending. */

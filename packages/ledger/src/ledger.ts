@@ -218,8 +218,19 @@ export class Ledger {
     const firstIndex = this.log.size;
     const accepted: Admitted[] = [];
     const results: ({ index: number; hash: string; duplicate: boolean } | CustodyError)[] = [];
-    for (const input of inputs) {
+    // Read and parse every submission first, so the group's index reads go out together.
+    const read = inputs.map((input) => {
       try {
+        return Submission.read(input);
+      } catch (e) {
+        if (!(e instanceof CustodyError)) throw e;
+        return e;
+      }
+    });
+    await state.prefetch(read.filter((r): r is Submission => r instanceof Submission).map((r) => r.event));
+    for (const input of read) {
+      try {
+        if (input instanceof CustodyError) throw input;
         const admission = await admit(input, state, {
           index: firstIndex + accepted.length,
           origin: this.log.origin,

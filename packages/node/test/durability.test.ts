@@ -83,7 +83,7 @@ function watchBatches(options: { gate?: Promise<void>; fail?: () => boolean } = 
     batchOptions?: unknown,
   ) {
     const list = ops as { key: Uint8Array; value: Uint8Array }[];
-    const state = list.find((op) => Buffer.from(op.key).toString() === 'state');
+    const state = list.find((op) => Buffer.from(op.key).toString() === '!meta!state');
     const to = state === undefined ? -1 : (JSON.parse(Buffer.from(state.value).toString()).size as number);
     const call: BatchCall = {
       sync: (batchOptions as { sync?: boolean } | undefined)?.sync === true,
