@@ -19,8 +19,20 @@ export default defineConfig({
           name: 'e2e',
           root: 'test',
           include: ['**/*.test.ts'],
+          exclude: ['load/**', '**/node_modules/**'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+        },
+      },
+      // The load test measures the machine's maximum, so it runs alone, after all the others.
+      {
+        ...source,
+        test: {
+          name: 'load',
+          root: 'test',
+          include: ['load/**/*.test.ts'],
+          testTimeout: 300_000,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -64,12 +64,16 @@ export interface Served {
 }
 
 /** Starts `custody serve --data DIR --port 0` and waits for it to listen. */
-export function serveNode(dataDir: string, extra: string[] = []): Promise<Served> {
+export function serveNode(
+  dataDir: string,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+): Promise<Served> {
   const child = spawn(
     process.execPath,
     [BIN, 'serve', '--data', dataDir, '--port', '0', '--rate-limit', '0', ...extra],
     {
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...process.env, NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -138,7 +142,8 @@ export async function post(
 }
 
 /** A fresh ledger (custody init) with a registered manufacturer, served by custody serve. */
-export async function setup() {
+/** `env` goes to the node's process (e.g. NODE_OPTIONS). */
+export async function setup(env: Record<string, string> = {}) {
   const dir = join(tempDir(), 'data');
   const init = await custodyJson<{ logKey: string }>([
     'init',
@@ -148,7 +153,7 @@ export async function setup() {
     'load.custody.test/log',
   ]);
   expect(init.code).toBe(0);
-  const node = await serveNode(dir);
+  const node = await serveNode(dir, [], env);
   const registrar = await readKeyFile(join(dir, 'registrar.key'));
   const acme = generateKeyPair('ACME');
   const reg = signEvent(

