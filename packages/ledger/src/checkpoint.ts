@@ -17,7 +17,7 @@ import {
   signNote,
   type Vkey,
 } from './note.js';
-import { parsePublicKey, publicKeyOf, sign, verifySignature } from './signature.js';
+import { parsePublicKey, publicKeyOf, sign, verifySignatureFast } from './signature.js';
 
 export interface Checkpoint {
   readonly origin: string;
@@ -158,7 +158,7 @@ export function cosignatureVerifier(vkey: Vkey | string): NoteVerifier {
       if (signature.length !== 8 + 64) return false;
       const timestamp = cosignatureTime(signature);
       if (timestamp === 0n || timestamp > MAX_COSIGNATURE_TIME) return false;
-      return verifySignature(key, cosignedMessage(text, timestamp), signature.subarray(8));
+      return verifySignatureFast(key, cosignedMessage(text, timestamp), signature.subarray(8));
     },
   };
 }

@@ -5,7 +5,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concat, fromBase64, fromHex, toBase64, utf8 } from './bytes.js';
 import { CustodyError } from './errors.js';
-import { type PublicKey, parsePublicKey, publicKeyOf, sign, verifySignature } from './signature.js';
+import { type PublicKey, parsePublicKey, publicKeyOf, sign, verifySignatureFast } from './signature.js';
 
 /** Signature type bytes (signed-note "Signature types"). */
 export const SIG_ED25519 = 0x01;
@@ -103,7 +103,7 @@ export function ed25519Verifier(vkey: Vkey | string): NoteVerifier {
   if (v.type !== SIG_ED25519)
     throw new CustodyError('CUSTODY_BAD_VKEY', `${v.name} is not an Ed25519 (0x01) key`);
   const key = checkedKey(v);
-  return { name: v.name, keyId: v.keyId, verify: (text, sig) => verifySignature(key, text, sig) };
+  return { name: v.name, keyId: v.keyId, verify: (text, sig) => verifySignatureFast(key, text, sig) };
 }
 
 export function ed25519Signer(name: string, secretKey: Uint8Array): NoteSigner & { vkey: string } {
