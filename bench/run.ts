@@ -23,7 +23,7 @@ import {
   opensslVerifyRateBothCores,
   sha256Rate,
 } from './limits.js';
-import { FastSigner, Workload } from './workload.js';
+import { benchLedger } from './workload.js';
 
 interface Row {
   figure: string;
@@ -89,27 +89,7 @@ const data = join(root, 'data');
 mkdirSync(data);
 const logPair = generateKeyPair('bench.custody.test/log');
 await writeKeyFile(join(data, 'node.key'), logPair);
-const registrarPair = generateKeyPair('REGISTRAR');
-const registrar = new FastSigner(registrarPair);
-const work = new Workload(registrar);
-const ledger = await Ledger.create(join(data, 'ledger'), {
-  origin: logPair.name,
-  secretKey: logPair.secretKey,
-});
-const genesis = registrar.sign({
-  type: 'ledger.genesis',
-  id: 'genesis-00001',
-  time: new Date().toISOString(),
-  prev: null,
-  subject: {},
-  body: {
-    origin: logPair.name,
-    registrar: { id: 'REGISTRAR', name: 'bench', country: 'CH', keys: [registrarPair.vkey] },
-    policy: { deliveryDays: 30, verificationDays: 90, maxBackdateDays: 7, maxFutureSeconds: 300 },
-  },
-} as never);
-await ledger.submitOne(genesis);
-for (const r of work.registrations()) await ledger.submitOne(r);
+const { ledger, work } = await benchLedger(join(data, 'ledger'), logPair);
 
 const serialsSeen: string[] = [];
 let rawBytes = 0;

@@ -9,6 +9,7 @@ import {
   eventHash,
   generateKeyPair,
   type KeyPair,
+  Ledger,
   type SignedEvent,
   signedMessage,
   toBase64,
@@ -185,4 +186,30 @@ export class Workload {
     ];
     return { events, serials };
   }
+}
+
+/** A new ledger in `dir` with its genesis and the workload's parties registered, and the workload to feed it. */
+export async function benchLedger(
+  dir: string,
+  logPair: KeyPair,
+): Promise<{ ledger: Ledger; work: Workload }> {
+  const registrarPair = generateKeyPair('REGISTRAR');
+  const registrar = new FastSigner(registrarPair);
+  const work = new Workload(registrar);
+  const ledger = await Ledger.create(dir, { origin: logPair.name, secretKey: logPair.secretKey });
+  const genesis = registrar.sign({
+    type: 'ledger.genesis',
+    id: 'genesis-00001',
+    time: new Date().toISOString(),
+    prev: null,
+    subject: {},
+    body: {
+      origin: logPair.name,
+      registrar: { id: 'REGISTRAR', name: 'bench', country: 'CH', keys: [registrarPair.vkey] },
+      policy: { deliveryDays: 30, verificationDays: 90, maxBackdateDays: 7, maxFutureSeconds: 300 },
+    },
+  } as never);
+  await ledger.submitOne(genesis);
+  for (const r of work.registrations()) await ledger.submitOne(r);
+  return { ledger, work };
 }
