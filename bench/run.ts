@@ -144,18 +144,11 @@ for (const size of sizes) {
   );
   const history = await timeAll(sample.length, (i) => ledger.history({ serial: sample[i] as string }));
   add({
-    figure: `history with flags (library) at ${size.toLocaleString('en')}, p50`,
+    figure: `history with flags (library) at ${size.toLocaleString('en')}, p50 / p99`,
     result: pct(history, 50),
-    unit: 'ms',
-    target: '≤ 2',
-    met: pct(history, 50) <= 2,
-  });
-  add({
-    figure: `history with flags (library) at ${size.toLocaleString('en')}, p99`,
-    result: pct(history, 99),
-    unit: 'ms',
-    target: '≤ 10',
-    met: pct(history, 99) <= 10,
+    unit: `ms / ${pct(history, 99).toFixed(2)} ms`,
+    target: '≤ 2 / 10',
+    met: pct(history, 50) <= 2 && pct(history, 99) <= 10,
   });
   const bundle = await timeAll(sample.length, (i) => ledger.bundle({ serial: sample[i] as string }));
   add({

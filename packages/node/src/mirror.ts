@@ -164,6 +164,7 @@ export class Follower {
     for (let bundle = Math.floor(from / TILE_WIDTH); bundle * TILE_WIDTH < to; bundle++) {
       const width = Math.min(TILE_WIDTH, to - bundle * TILE_WIDTH);
       const path = tilePath({ level: 'entries', index: bundle, ...(width < TILE_WIDTH ? { width } : {}) });
+      // A malformed bundle is not signed evidence of anything: it fails this round, which is retried.
       const bundleLeaves = parseEntryBundle(new Uint8Array(await this.bytes(path)), width);
       leaves.push(...bundleLeaves.slice(Math.max(0, from - bundle * TILE_WIDTH)));
     }
