@@ -136,16 +136,27 @@ export function foldSubtrees(hashes: readonly Hash[]): Hash {
 /** Reads the stored hashes of complete subtrees, in the order asked. */
 export type SubtreeReader = (subtrees: readonly Subtree[]) => Promise<Hash[]>;
 
-/** The hashes of `ranges`, with all their subtrees fetched in one read. */
+/**
+ * The hashes of `ranges`, with all their subtrees fetched in one read. The
+ * proofs of a group's receipts share most of their ranges, so each distinct
+ * subtree is read once and each distinct range folded once.
+ */
 export async function hashRanges(ranges: readonly Range[], read: SubtreeReader): Promise<Hash[]> {
-  const pieces = ranges.map(subtreesOf);
-  const hashes = await read(pieces.flat());
-  let at = 0;
-  return pieces.map((p) => {
-    const own = hashes.slice(at, at + p.length);
-    at += p.length;
-    return foldSubtrees(own);
-  });
+  const pieces = new Map<string, Subtree[]>();
+  for (const r of ranges) {
+    const key = `${r.begin}:${r.end}`;
+    if (!pieces.has(key)) pieces.set(key, subtreesOf(r));
+  }
+  const wanted = new Map<string, Subtree>();
+  for (const list of pieces.values()) for (const s of list) wanted.set(`${s.level}:${s.index}`, s);
+  const hashes = await read([...wanted.values()]);
+  const stored = new Map<string, Hash>();
+  for (const [i, key] of [...wanted.keys()].entries()) stored.set(key, hashes[i] as Hash);
+  const folded = new Map<string, Hash>();
+  for (const [key, list] of pieces) {
+    folded.set(key, foldSubtrees(list.map((s) => stored.get(`${s.level}:${s.index}`) as Hash)));
+  }
+  return ranges.map((r) => folded.get(`${r.begin}:${r.end}`) as Hash);
 }
 
 const isHash = (h: Uint8Array): boolean => h instanceof Uint8Array && h.length === HASH_SIZE;

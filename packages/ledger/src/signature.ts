@@ -86,30 +86,57 @@ export function verifySignature(key: PublicKey, message: Uint8Array, signature: 
  * The encodings of the eight points of small order (the torsion subgroup),
  * generated from one point of order 8, for the fast path's R check.
  */
-const SMALL_ORDER: readonly string[] = (() => {
+export const SMALL_ORDER: readonly Uint8Array[] = (() => {
   const t = Point.fromHex('26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05');
-  const out: string[] = [];
-  for (let k = 0n, p = Point.ZERO; k < 8n; k++, p = p.add(t))
-    out.push(Buffer.from(p.toBytes()).toString('hex'));
+  const out: Uint8Array[] = [];
+  for (let k = 0n, p = Point.ZERO; k < 8n; k++, p = p.add(t)) out.push(p.toBytes());
   return out;
 })();
 
 const P = 2n ** 255n - 19n;
 
+/** `n` as 32 little-endian bytes. */
+function bytesLE(n: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++, n >>= 8n) out[i] = Number(n & 0xffn);
+  return out;
+}
+
+/** a < b for 32-byte little-endian numbers, with `topMask` applied to a's last byte. */
+function lessLE(a: Uint8Array, b: Uint8Array, topMask = 0xff): boolean {
+  for (let i = 31; i >= 0; i--) {
+    const x = (a[i] as number) & (i === 31 ? topMask : 0xff);
+    const y = b[i] as number;
+    if (x !== y) return x < y;
+  }
+  return false;
+}
+
+const L_LE = bytesLE(L);
+const P_LE = bytesLE(P);
+/** y = 1 and y = p − 1: the two points with x = 0, which must not carry a sign bit. */
+const X_ZERO = [bytesLE(1n), bytesLE(P - 1n)];
+
+/** y of an encoded point equals the 32-byte `value`, sign bit ignored. */
+function yEquals(r: Uint8Array, value: Uint8Array): boolean {
+  for (let i = 0; i < 32; i++) if (((r[i] as number) & (i === 31 ? 0x7f : 0xff)) !== value[i]) return false;
+  return true;
+}
+
 /**
  * The strict rule's checks on R and S that need no point arithmetic: R
  * canonically encoded (y < p, and no sign bit on the two points with x = 0)
  * and not of small order; S < L. Whether R is on the curve at all is left to
- * the equation, which no off-curve encoding can satisfy.
+ * the equation, which no off-curve encoding can satisfy. Compared as bytes:
+ * this runs for every signature a node takes.
  */
-function cheapChecks(signature: Uint8Array): boolean {
+export function signatureEncodingOk(signature: Uint8Array): boolean {
   if (!(signature instanceof Uint8Array) || signature.length !== 64) return false;
-  if (littleEndian(signature.subarray(32, 64)) >= L) return false;
+  if (!lessLE(signature.subarray(32, 64), L_LE)) return false;
   const r = signature.subarray(0, 32);
-  const sign = ((r[31] as number) & 0x80) !== 0;
-  const y = littleEndian(r) & ((1n << 255n) - 1n);
-  if (y >= P || (sign && (y === 1n || y === P - 1n))) return false;
-  return !SMALL_ORDER.includes(Buffer.from(r).toString('hex'));
+  if (!lessLE(r, P_LE, 0x7f)) return false;
+  if (((r[31] as number) & 0x80) !== 0 && X_ZERO.some((v) => yEquals(r, v))) return false;
+  return !SMALL_ORDER.some((t) => equalBytes(t, r));
 }
 
 /**
@@ -123,7 +150,7 @@ export function verifySignatureAsync(
   message: Uint8Array,
   signature: Uint8Array,
 ): Promise<boolean> {
-  if (!(message instanceof Uint8Array) || !cheapChecks(signature)) return Promise.resolve(false);
+  if (!(message instanceof Uint8Array) || !signatureEncodingOk(signature)) return Promise.resolve(false);
   return new Promise((resolve) => {
     try {
       opensslVerify(null, message, key.keyObject, signature, (error, ok) => resolve(error === null && ok));
@@ -138,7 +165,7 @@ export function verifySignatureAsync(
  * thread (histories, bundles, audits). Same rule, same agreement test.
  */
 export function verifySignatureFast(key: PublicKey, message: Uint8Array, signature: Uint8Array): boolean {
-  if (!(message instanceof Uint8Array) || !cheapChecks(signature)) return false;
+  if (!(message instanceof Uint8Array) || !signatureEncodingOk(signature)) return false;
   try {
     return opensslVerify(null, message, key.keyObject, signature);
   } catch {

@@ -1,13 +1,16 @@
+import { verify as opensslVerify } from 'node:crypto';
 import { fc, test as prop } from '@fast-check/vitest';
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { describe, expect, test } from 'vitest';
-import { concat, fromHex, utf8 } from '../src/bytes.js';
+import { concat, fromHex, toHex, utf8 } from '../src/bytes.js';
 import {
   generateSecretKey,
   parsePublicKey,
   publicKeyOf,
+  SMALL_ORDER,
   sign,
+  signatureEncodingOk,
   verifySignature,
   verifySignatureAsync,
   verifySignatureFast,
@@ -18,6 +21,7 @@ import { vectorText } from './vectors.js';
 ed.hashes.sha512 = sha512;
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
 const hex = (h: string) => fromHex(h);
+const SMALL_ORDER_HEX = SMALL_ORDER.map(toHex);
 
 interface WycheproofGroup {
   publicKey: { pk: string };
@@ -72,6 +76,14 @@ function craftMixedOrderSignature(secret: Uint8Array, message: Uint8Array): Uint
   const R = ed.Point.BASE.multiply(r).add(ORDER_8).toBytes();
   const k = le(sha512(concat(R, A, message))) % L;
   return concat(R, scalarBytes((r + k * a) % L));
+}
+
+/** R = the identity, S = k·a: the cofactorless equation holds, and only the small-order check refuses it. */
+function craftIdentitySignature(secret: Uint8Array, message: Uint8Array): Uint8Array {
+  const { scalar: a, pointBytes: A } = ed.utils.getExtendedPublicKey(secret);
+  const R = ed.Point.ZERO.toBytes();
+  const k = le(sha512(concat(R, A, message))) % L;
+  return concat(R, scalarBytes((k * a) % L));
 }
 
 describe('the strict rule', () => {
@@ -179,6 +191,32 @@ describe('the fast paths (node:crypto behind the strict pre-checks, async and sy
     }
   });
 
+  test('on R = the identity, signed by the key holder (OpenSSL alone accepts it)', async () => {
+    const secret = generateSecretKey();
+    const message = utf8('identity');
+    const key = parsePublicKey(publicKeyOf(secret));
+    const crafted = craftIdentitySignature(secret, message);
+    expect(key !== undefined && opensslVerify(null, message, key.keyObject, crafted)).toBe(true);
+    expect(await agree(publicKeyOf(secret), message, crafted)).toBe(false);
+  });
+
+  test('the byte-wise pre-checks equal the integer rule at every edge', () => {
+    const P = 2n ** 255n - 19n;
+    const S = [0n, 1n, L - 1n, L, L + 1n, 2n ** 253n, 2n ** 256n - 1n];
+    const Y = [0n, 1n, 2n, P - 2n, P - 1n, P, P + 1n, 2n ** 255n - 1n];
+    const small = new Set(SMALL_ORDER_HEX);
+    for (const s of S)
+      for (const y of Y)
+        for (const signBit of [0n, 2n ** 255n]) {
+          const r = scalarBytes(y + signBit);
+          const expected =
+            s < L && y < P && !(signBit !== 0n && (y === 1n || y === P - 1n)) && !small.has(toHex(r));
+          expect(signatureEncodingOk(concat(r, scalarBytes(s))), `S ${s} y ${y} sign ${signBit}`).toBe(
+            expected,
+          );
+        }
+  });
+
   test('on R set to each small-order point and on non-canonical R', async () => {
     const secret = generateSecretKey();
     const message = utf8('m');
@@ -190,6 +228,26 @@ describe('the fast paths (node:crypto behind the strict pre-checks, async and sy
     expect(await agree(publicKeyOf(secret), message, concat(nonCanonicalIdentity, sig.subarray(32)))).toBe(
       false,
     );
+  });
+
+  test('on S and on the y of R at the edges of their ranges, sign bit set and clear', async () => {
+    // The fast path's pre-checks compare these as bytes; the reference as integers.
+    const secret = generateSecretKey();
+    const message = utf8('edges');
+    const sig = sign(secret, message);
+    const s = le(sig.subarray(32));
+    const P = 2n ** 255n - 19n;
+    const R = sig.subarray(0, 32);
+    expect(await agree(publicKeyOf(secret), message, sig)).toBe(true);
+    for (const edge of [s + L, L, L - 1n, L + 1n, 2n ** 253n, 2n ** 256n - 1n, 0n]) {
+      expect(await agree(publicKeyOf(secret), message, concat(R, scalarBytes(edge)))).toBe(false);
+    }
+    for (const y of [0n, 1n, 2n, P - 2n, P - 1n, P, P + 1n, 2n ** 255n - 1n]) {
+      for (const signBit of [0n, 2n ** 255n]) {
+        const r = scalarBytes((y + signBit) % 2n ** 256n);
+        expect(await agree(publicKeyOf(secret), message, concat(r, sig.subarray(32)))).toBe(false);
+      }
+    }
   });
 
   prop.prop([fc.uint8Array({ maxLength: 64 }), fc.nat(63), fc.nat(7), fc.boolean()], { numRuns: 400 })(

@@ -1,6 +1,6 @@
 /**
  * What the node promises about the disk, over real HTTP on 127.0.0.1 with the
- * real LevelDB underneath, watched at LevelDB's own `batch` call:
+ * real LevelDB underneath, watched at the store's LevelDB batch:
  *   - no receipt leaves before its group's batch, written with `sync: true`,
  *     has resolved (a SIGKILL cannot tell a synced write from a cached one,
  *     so the crash test cannot prove this; this test does);
@@ -59,7 +59,7 @@ async function post(event: SignedEvent): Promise<Answer> {
   return { status: r.status, body, at: process.hrtime.bigint() };
 }
 
-/** One call of LevelDB's batch as the store made it. */
+/** One batch write as the store made it. */
 interface BatchCall {
   readonly sync: boolean;
   /** Tree size before and after the group (from the state the batch writes). */
@@ -68,34 +68,38 @@ interface BatchCall {
   resolvedAt?: bigint;
 }
 
-type BatchFn = (ops: unknown[], options?: { sync?: boolean }) => Promise<void>;
+type Batch = {
+  put(key: Uint8Array, value: Uint8Array): Batch;
+  write(options?: { sync?: boolean }): Promise<void>;
+};
 
 /**
- * Watches every batch the store writes. `gate` holds each batch before it
- * reaches LevelDB; `fail` makes LevelDB's answer an I/O error instead.
+ * Watches every batch the store writes (a chained batch: puts, then one
+ * write). `gate` holds each write before it reaches LevelDB; `fail` makes
+ * LevelDB's answer an I/O error instead.
  */
 function watchBatches(options: { gate?: Promise<void>; fail?: () => boolean } = {}): BatchCall[] {
   const calls: BatchCall[] = [];
-  const original = Level.prototype.batch as unknown as BatchFn;
-  vi.spyOn(Level.prototype, 'batch').mockImplementation(async function (
-    this: Level,
-    ops: unknown,
-    batchOptions?: unknown,
-  ) {
-    const list = ops as { key: Uint8Array; value: Uint8Array }[];
-    const state = list.find((op) => Buffer.from(op.key).toString() === '!meta!state');
-    const to = state === undefined ? -1 : (JSON.parse(Buffer.from(state.value).toString()).size as number);
-    const call: BatchCall = {
-      sync: (batchOptions as { sync?: boolean } | undefined)?.sync === true,
-      from: world.ledger.size,
-      to,
+  const original = Level.prototype.batch as unknown as (this: Level) => Batch;
+  vi.spyOn(Level.prototype, 'batch').mockImplementation(function (this: Level) {
+    const batch = original.call(this);
+    let to = -1;
+    const put = batch.put.bind(batch);
+    batch.put = (key, value) => {
+      if (Buffer.from(key).toString() === '!meta!state') to = JSON.parse(Buffer.from(value).toString()).size;
+      return put(key, value);
     };
-    calls.push(call);
-    await options.gate;
-    if (options.fail?.() === true)
-      throw Object.assign(new Error('IO error: disk full'), { code: 'LEVEL_IO_ERROR' });
-    await original.call(this, list, batchOptions as { sync?: boolean });
-    call.resolvedAt = process.hrtime.bigint();
+    const write = batch.write.bind(batch);
+    batch.write = async (writeOptions) => {
+      const call: BatchCall = { sync: writeOptions?.sync === true, from: world.ledger.size, to };
+      calls.push(call);
+      await options.gate;
+      if (options.fail?.() === true)
+        throw Object.assign(new Error('IO error: disk full'), { code: 'LEVEL_IO_ERROR' });
+      await write(writeOptions);
+      call.resolvedAt = process.hrtime.bigint();
+    };
+    return batch;
   } as never);
   return calls;
 }
