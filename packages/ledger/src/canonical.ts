@@ -17,7 +17,7 @@ export type JsonObject = { [key: string]: JsonValue };
  * the tests hold this to, works the same way, in two passes with ours.)
  */
 export function canonicalJson(value: JsonValue): string {
-  return serialize(value, '$', 0);
+  return serialize(value, [], 0);
 }
 
 export function canonicalBytes(value: JsonValue): Uint8Array {
@@ -30,42 +30,57 @@ const MAX_DEPTH = 32;
 /** In unicode mode a surrogate pair is one code point, so this matches only lone surrogates. */
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
+/**
+ * Where the serializer is, as keys and array indices from the root. Kept as a
+ * stack and turned into "$.a[0].b" only on failure: every hash and signature
+ * goes through here, and building each path as it went cost a string a member.
+ */
+type Path = (string | number)[];
+
+function fail(path: Path, why: string): CustodyError {
+  const at = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
+  return new CustodyError('CUSTODY_NOT_CANONICAL', `$${at} ${why}`);
+}
+
 /** A string as JSON; a lone surrogate has no UTF-8 form, so it cannot be signed as it reads. */
-function quote(text: string, fail: (why: string) => CustodyError): string {
-  if (LONE_SURROGATE.test(text)) throw fail('holds a lone surrogate, which has no UTF-8 form');
+function quote(text: string, path: Path): string {
+  if (LONE_SURROGATE.test(text)) throw fail(path, 'holds a lone surrogate, which has no UTF-8 form');
   return JSON.stringify(text);
 }
 
-function serialize(value: unknown, path: string, depth: number): string {
-  const fail = (why: string) => new CustodyError('CUSTODY_NOT_CANONICAL', `${path} ${why}`);
-  if (depth > MAX_DEPTH) throw fail(`is nested deeper than ${MAX_DEPTH} levels`);
+function serialize(value: unknown, path: Path, depth: number): string {
+  if (depth > MAX_DEPTH) throw fail(path, `is nested deeper than ${MAX_DEPTH} levels`);
   switch (typeof value) {
     case 'string':
-      return quote(value, fail);
+      return quote(value, path);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
-      if (!Number.isFinite(value)) throw fail('is not a finite number');
+      if (!Number.isFinite(value)) throw fail(path, 'is not a finite number');
       return JSON.stringify(value);
     case 'object': {
       if (value === null) return 'null';
       if (Array.isArray(value)) {
         let out = '[';
         for (let i = 0; i < value.length; i++) {
-          out += `${i === 0 ? '' : ','}${serialize(value[i], `${path}[${i}]`, depth + 1)}`;
+          path.push(i);
+          out += `${i === 0 ? '' : ','}${serialize(value[i], path, depth + 1)}`;
+          path.pop();
         }
         return `${out}]`;
       }
       const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) throw fail('is not a plain JSON object');
+      if (proto !== Object.prototype && proto !== null) throw fail(path, 'is not a plain JSON object');
       const record = value as Record<string, unknown>;
       let out = '{';
       for (const key of Object.keys(record).sort()) {
-        out += `${out.length === 1 ? '' : ','}${quote(key, fail)}:${serialize(record[key], `${path}.${key}`, depth + 1)}`;
+        path.push(key);
+        out += `${out.length === 1 ? '' : ','}${quote(key, path)}:${serialize(record[key], path, depth + 1)}`;
+        path.pop();
       }
       return `${out}}`;
     }
     default:
-      throw fail(`is a ${typeof value}, which JSON cannot represent`);
+      throw fail(path, `is a ${typeof value}, which JSON cannot represent`);
   }
 }

@@ -6,10 +6,10 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { concat, equalBytes, fromHex, toHex } from './bytes.js';
 import { canonicalBytes, type JsonValue } from './canonical.js';
 import { CustodyError } from './errors.js';
+import { sha256 } from './hash.js';
 
 export const MIN_SALT_BYTES = 16;
 

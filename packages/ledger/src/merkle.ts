@@ -6,8 +6,9 @@
  * aligned subtrees (level, index) whose hashes a store keeps. So a proof is a
  * pure plan (which ranges, hence which subtrees) plus one batched read.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+
 import { concat, equalBytes } from './bytes.js';
+import { sha256 } from './hash.js';
 
 export type Hash = Uint8Array;
 export const HASH_SIZE = 32;
@@ -24,7 +25,7 @@ export function hashLeaf(leaf: Uint8Array): Hash {
 }
 
 export function hashChildren(left: Hash, right: Hash): Hash {
-  return sha256.create().update(NODE_PREFIX).update(left).update(right).digest();
+  return sha256(concat(NODE_PREFIX, left, right));
 }
 
 /** Largest power of two strictly less than n, for n > 1 (the RFC 9162 split point k). */

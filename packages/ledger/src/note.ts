@@ -2,9 +2,10 @@
  * C2SP signed notes (c2sp.org/signed-note): text signed by one or more keys,
  * the envelope of checkpoints and cosignatures; verifier keys (vkeys); key IDs.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+
 import { concat, fromBase64, fromHex, toBase64, utf8 } from './bytes.js';
 import { CustodyError } from './errors.js';
+import { sha256 } from './hash.js';
 import { type PublicKey, parsePublicKey, publicKeyOf, sign, verifySignatureFast } from './signature.js';
 
 /** Signature type bytes (signed-note "Signature types"). */

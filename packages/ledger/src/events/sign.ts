@@ -1,7 +1,8 @@
 /** Signing and hashing custody events (DESIGN.md "Events"). */
-import { sha256 } from '@noble/hashes/sha2.js';
+
 import { concat, fromBase64, toBase64, toHex, utf8 } from '../bytes.js';
 import { canonicalBytes, canonicalJson, type JsonObject } from '../canonical.js';
+import { sha256 } from '../hash.js';
 import type { KeyPair } from '../keys.js';
 import { type PublicKey, sign, verifySignatureAsync, verifySignatureFast } from '../signature.js';
 import type { CustodyEvent } from './schema.js';
