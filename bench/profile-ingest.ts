@@ -1,5 +1,5 @@
 /**
- * Library ingest alone, to profile: node --conditions=source --import tsx
+ * Library ingest alone, to profile (on the built bundle): node --import tsx
  * --cpu-prof bench/profile-ingest.ts. Ten groups of about 1,000 pre-signed
  * events of the benchmark's workload, pre-checked then submitted.
  */
@@ -7,16 +7,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, type SignedEvent } from '@custody/ledger';
-import { benchLedger } from './workload.js';
+import { benchLedger, groupOf } from './workload.js';
 
 const dir = join(mkdtempSync(join(tmpdir(), 'custody-prof-')), 'ledger');
 const { ledger, work } = await benchLedger(dir, generateKeyPair('bench.custody.test/log'));
-const groups: SignedEvent[][] = [];
-for (let g = 0; g < 10; g++) {
-  const group: SignedEvent[] = [];
-  while (group.length < 994) group.push(...work.transfer().events);
-  groups.push(group);
-}
+const groups: SignedEvent[][] = Array.from({ length: 10 }, () => groupOf(work, 994).events);
 let precheck = 0;
 let submit = 0;
 let events = 0;

@@ -7,12 +7,15 @@ import { createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypt
 import {
   type CustodyEvent,
   eventHash,
+  fromHex,
   generateKeyPair,
   type KeyPair,
+  keyPairFrom,
   Ledger,
   type SignedEvent,
   signedMessage,
   toBase64,
+  toHex,
 } from '@custody/ledger';
 
 /** Signs as signEvent does, with OpenSSL for speed (Ed25519 signatures are deterministic: same bytes). */
@@ -45,14 +48,39 @@ export const PARTIES = [
   ['KE-POLICE', 'consignee', 'KE'],
 ] as const;
 
+/** What it takes to go on feeding a saved ledger: every key, and how far the counters got. */
+export interface WorkloadState {
+  readonly secretKeys: Record<string, string>;
+  readonly counter: number;
+  readonly transfers: number;
+}
+
 export class Workload {
   readonly signers = new Map<string, FastSigner>();
   private readonly heads = new Map<string, string>();
   private counter = 0;
   transfers = 0;
 
-  constructor(readonly registrar: FastSigner) {
-    for (const [id] of PARTIES) this.signers.set(id, new FastSigner(generateKeyPair(id)));
+  constructor(
+    readonly registrar: FastSigner,
+    pairs: (id: string) => KeyPair = generateKeyPair,
+  ) {
+    for (const [id] of PARTIES) this.signers.set(id, new FastSigner(pairs(id)));
+  }
+
+  save(): WorkloadState {
+    const secretKeys: Record<string, string> = { REGISTRAR: toHex(this.registrar.pair.secretKey) };
+    for (const [id, s] of this.signers) secretKeys[id] = toHex(s.pair.secretKey);
+    return { secretKeys, counter: this.counter, transfers: this.transfers };
+  }
+
+  /** Goes on where `save` left off: new transfers, new event ids, the same parties. */
+  static restore(state: WorkloadState): Workload {
+    const pair = (id: string) => keyPairFrom(id, fromHex(state.secretKeys[id] ?? '', 32));
+    const work = new Workload(new FastSigner(pair('REGISTRAR')), pair);
+    work.counter = state.counter;
+    work.transfers = state.transfers;
+    return work;
   }
 
   private next(
@@ -212,4 +240,37 @@ export async function benchLedger(
   await ledger.submitOne(genesis);
   for (const r of work.registrations()) await ledger.submitOne(r);
   return { ledger, work };
+}
+
+/** Events of whole transfers, about `size` of them, and one serial of each transfer. */
+export function groupOf(work: Workload, size: number): { events: SignedEvent[]; serials: string[] } {
+  const events: SignedEvent[] = [];
+  const serials: string[] = [];
+  while (events.length < size) {
+    const t = work.transfer();
+    events.push(...t.events);
+    serials.push(t.serials[0] as string);
+  }
+  return { events, serials };
+}
+
+/**
+ * Feeds `groups` to the ledger as a node does: each group pre-checked (in
+ * parallel, signatures off the event loop) while the one before it commits.
+ * Returns the seconds it took; throws on any refusal.
+ */
+export async function ingestGroups(ledger: Ledger, groups: readonly SignedEvent[][]): Promise<number> {
+  const precheck = (group: readonly SignedEvent[]) =>
+    Promise.all(group.map((e) => ledger.precheck(e))).then((pre) =>
+      pre.map((p, i) => ('submission' in p ? p.submission : group[i])),
+    );
+  const start = performance.now();
+  let next = groups.length > 0 ? precheck(groups[0] as SignedEvent[]) : undefined;
+  for (let g = 0; next !== undefined; g++) {
+    const ready = await next;
+    next = g + 1 < groups.length ? precheck(groups[g + 1] as SignedEvent[]) : undefined;
+    const refused = (await ledger.submit(ready)).find((o) => !o.ok);
+    if (refused !== undefined && !refused.ok) throw refused.error;
+  }
+  return (performance.now() - start) / 1000;
 }

@@ -15,7 +15,7 @@ import {
   frontierRoot,
   type StoredSubtree,
 } from './frontier.js';
-import { CHAIN_START, decodeLeaf, type LeafEntry } from './leaf.js';
+import { CHAIN_START, type LeafEntry, readLeaf } from './leaf.js';
 import { hashLeaf } from './merkle.js';
 import type { NoteVerifier } from './note.js';
 import type { LedgerState, Store } from './store.js';
@@ -60,7 +60,12 @@ export interface AuditOptions {
    * Further checks of each parsed entry (e.g. its event signature); returns a
    * sentence saying what is wrong, naming the entry, or undefined.
    */
-  readonly checkEntry?: (entry: LeafEntry, index: number) => string | undefined | Promise<string | undefined>;
+  readonly checkEntry?: (
+    entry: LeafEntry,
+    index: number,
+    /** The event's canonical text, as the leaf holds it. */
+    eventJson: string,
+  ) => string | undefined | Promise<string | undefined>;
 }
 
 /** Leaves checked between batched reads of their subtree hashes. */
@@ -88,57 +93,72 @@ export async function auditStore(
     const hashes = chunk.map((c) => hashLeaf(c.leaf));
     const { frontier: next, created } = extendFrontier(frontier, hashes);
     const stored = await store.storedSubtrees(created);
-    // Subtrees in `created` come in the order their last leaf was appended,
-    // so walking both lists together keeps problems in log order.
-    let s = 0;
-    for (const [i, { index, leaf }] of chunk.entries()) {
-      let entry: LeafEntry;
-      try {
-        entry = decodeLeaf(leaf);
-      } catch (e) {
-        return {
-          kind: 'malformed-entry',
-          index,
-          message: `entry ${index} cannot be parsed: ${(e as Error).message}`,
-        };
-      }
-      if (entry.index !== index) {
-        return {
-          kind: 'wrong-index',
-          index,
-          message: `entry stored at ${index} says it is entry ${entry.index} (moved or swapped)`,
-        };
-      }
-      if (entry.prev !== prev) {
-        return {
-          kind: 'broken-chain',
-          index,
-          message: `entry ${index} links to ${entry.prev.slice(0, 12)}…, but entry ${index - 1} hashes to ${prev.slice(0, 12)}…`,
-        };
-      }
-      const extra = await options.checkEntry?.(entry, index);
-      if (extra !== undefined) return { kind: 'entry', index, message: extra };
-      prev = toHex(hashes[i] as Uint8Array);
-      for (; s < created.length && lastLeafOf(created[s] as StoredSubtree) === index; s++) {
-        const want = created[s] as StoredSubtree;
-        const have = stored[s];
-        if (have === undefined || !equalBytes(have, want.hash)) {
-          const first = want.index * 2 ** want.level;
-          const problem = want.level === 0 ? 'leaf-hash' : 'subtree-hash';
-          const what =
-            want.level === 0
-              ? `entry ${index}'s bytes do not hash to its stored leaf hash (the entry or its hash was changed)`
-              : `the stored hash of subtree level ${want.level} index ${want.index} (entries ${first}..${index}) is wrong`;
+    // The caller's entry checks may answer late (signatures checked on other
+    // threads while this loop goes on); the problem reported is the first in
+    // log order, as if each entry had been checked in turn.
+    const late: Promise<AuditProblem | undefined>[] = [];
+    const structural = (): AuditProblem | undefined => {
+      // Subtrees in `created` come in the order their last leaf was appended,
+      // so walking both lists together keeps problems in log order.
+      let s = 0;
+      for (const [i, { index, leaf }] of chunk.entries()) {
+        let entry: LeafEntry;
+        let eventJson: string;
+        try {
+          ({ entry, eventJson } = readLeaf(leaf));
+        } catch (e) {
           return {
-            kind: problem,
-            index: first,
-            subtree: { level: want.level, index: want.index },
-            message: have === undefined ? `${what}: it is missing` : what,
+            kind: 'malformed-entry',
+            index,
+            message: `entry ${index} cannot be parsed: ${(e as Error).message}`,
           };
         }
+        if (entry.index !== index) {
+          return {
+            kind: 'wrong-index',
+            index,
+            message: `entry stored at ${index} says it is entry ${entry.index} (moved or swapped)`,
+          };
+        }
+        if (entry.prev !== prev) {
+          return {
+            kind: 'broken-chain',
+            index,
+            message: `entry ${index} links to ${entry.prev.slice(0, 12)}…, but entry ${index - 1} hashes to ${prev.slice(0, 12)}…`,
+          };
+        }
+        const extra = options.checkEntry?.(entry, index, eventJson);
+        if (extra !== undefined) {
+          late.push(
+            Promise.resolve(extra).then((message) =>
+              message === undefined ? undefined : { kind: 'entry', index, message },
+            ),
+          );
+        }
+        prev = toHex(hashes[i] as Uint8Array);
+        for (; s < created.length && lastLeafOf(created[s] as StoredSubtree) === index; s++) {
+          const want = created[s] as StoredSubtree;
+          const have = stored[s];
+          if (have === undefined || !equalBytes(have, want.hash)) return subtreeProblem(want, index, have);
+        }
       }
-      checked++;
+      return undefined;
+    };
+    const problem = structural();
+    // An entry's own check ran before the structural checks of a later one,
+    // and before its own subtree checks, so it comes first if it found anything.
+    for (const entryProblem of late) {
+      const p = await entryProblem;
+      if (p !== undefined) {
+        checked += p.index - (chunk[0]?.index ?? 0);
+        return p;
+      }
     }
+    if (problem !== undefined) {
+      checked += Math.max(0, problem.index - (chunk[0]?.index ?? 0));
+      return problem;
+    }
+    checked += chunk.length;
     frontier = next;
     chunk = [];
     options.onProgress?.(checked, size);
@@ -177,6 +197,20 @@ export async function auditStore(
   async function flush(): Promise<AuditProblem | undefined> {
     return chunk.length === 0 ? undefined : checkChunk();
   }
+}
+
+function subtreeProblem(want: StoredSubtree, index: number, have: Uint8Array | undefined): AuditProblem {
+  const first = want.index * 2 ** want.level;
+  const what =
+    want.level === 0
+      ? `entry ${index}'s bytes do not hash to its stored leaf hash (the entry or its hash was changed)`
+      : `the stored hash of subtree level ${want.level} index ${want.index} (entries ${first}..${index}) is wrong`;
+  return {
+    kind: want.level === 0 ? 'leaf-hash' : 'subtree-hash',
+    index: first,
+    subtree: { level: want.level, index: want.index },
+    message: have === undefined ? `${what}: it is missing` : what,
+  };
 }
 
 function lastLeafOf(s: StoredSubtree): number {

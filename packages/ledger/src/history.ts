@@ -7,11 +7,12 @@
  */
 import { describe } from './events/describe.js';
 import type { LoggedEvent } from './events/schema.js';
-import { verifyEvent } from './events/sign.js';
+import { verifyEvent, verifyMessageAsync } from './events/sign.js';
 import { chainOf, indexKeysOf, serialsOf } from './events/vocabulary.js';
 import { keyUsableAt, Registry } from './registry.js';
 import { type Flag, judge } from './rules/index.js';
 import type { Focus } from './rules/model.js';
+import type { PublicKey } from './signature.js';
 
 export type Subject =
   | { readonly serial: string }
@@ -132,33 +133,54 @@ export class EventChecker {
 
   /** What is wrong with this event, given all earlier ones; empty if nothing. */
   check(e: LoggedEvent): string[] {
-    const problems: string[] = [];
+    const { publicKey, chain } = this.step(e);
+    if (publicKey === undefined) return [noKey(e), ...chain];
+    return verifyEvent(e.event, e.sig, publicKey) ? chain : [badSignature(e), ...chain];
+  }
+
+  /**
+   * The same, with the signature checked on libuv's thread pool (both cores)
+   * while the caller goes on to the next event: the registry and chains
+   * advance now, in log order; the problems come with the signature's answer.
+   * `message` is the event's signed message (see digestEvent).
+   */
+  checkAsync(e: LoggedEvent, message: Uint8Array): Promise<string[]> {
+    const { publicKey, chain } = this.step(e);
+    if (publicKey === undefined) return Promise.resolve([noKey(e), ...chain]);
+    return verifyMessageAsync(message, e.sig, publicKey).then((ok) =>
+      ok ? chain : [badSignature(e), ...chain],
+    );
+  }
+
+  /** Advances the registry and the chains past `e`: the key it must verify under, and its chain's problem. */
+  private step(e: LoggedEvent): { publicKey: PublicKey | undefined; chain: string[] } {
     const isGenesis = e.event.type === 'ledger.genesis';
     if (isGenesis) this.registry.apply(e.event, e.index);
     const key = this.registry.get(e.event.signer)?.keys.find((k) => k.keyId === e.event.key);
     const usable = key !== undefined && (isGenesis ? key.added === e.index : keyUsableAt(key, e.index));
     const publicKey = usable ? this.registry.publicKey(e.event.signer, e.event.key) : undefined;
-    if (publicKey === undefined) {
-      problems.push(`entry ${e.index}: ${e.event.signer} had no usable key ${e.event.key} at that point`);
-    } else if (!verifyEvent(e.event, e.sig, publicKey)) {
-      problems.push(`entry ${e.index}: the signature of ${e.event.signer} does not verify`);
-    }
     if (!isGenesis) this.registry.apply(e.event, e.index);
-    const chain = chainOf(e.event);
-    if (chain !== undefined) {
-      const expected = this.heads.get(chain) ?? null;
+    const chain: string[] = [];
+    const name = chainOf(e.event);
+    if (name !== undefined) {
+      const expected = this.heads.get(name) ?? null;
       if (e.event.prev !== expected) {
-        problems.push(
+        chain.push(
           expected === null
-            ? `entry ${e.index}: on ${chain}, it follows an event that is not here (an entry is missing)`
-            : `entry ${e.index}: on ${chain}, prev does not link to the previous event (an entry is missing or altered)`,
+            ? `entry ${e.index}: on ${name}, it follows an event that is not here (an entry is missing)`
+            : `entry ${e.index}: on ${name}, prev does not link to the previous event (an entry is missing or altered)`,
         );
       }
-      this.heads.set(chain, e.hash);
+      this.heads.set(name, e.hash);
     }
-    return problems;
+    return { publicKey, chain };
   }
 }
+
+const noKey = (e: LoggedEvent) =>
+  `entry ${e.index}: ${e.event.signer} had no usable key ${e.event.key} at that point`;
+const badSignature = (e: LoggedEvent) =>
+  `entry ${e.index}: the signature of ${e.event.signer} does not verify`;
 
 /** Every problem of a set of events (see EventChecker), in log order; empty if all holds. */
 export function verifyEvents(events: readonly LoggedEvent[]): string[] {

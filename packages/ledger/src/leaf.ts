@@ -3,8 +3,8 @@
  * { index, prev, received, event, sig }, where `prev` is the leaf hash of the
  * entry before, so the entries form a hash chain as well as a Merkle tree.
  */
-import { fromUtf8, toHex, utf8 } from './bytes.js';
-import { canonicalBytes, canonicalJson, type JsonObject, type JsonValue } from './canonical.js';
+import { fromUtf8, utf8 } from './bytes.js';
+import { canonicalJson, type JsonObject } from './canonical.js';
 import { CustodyError } from './errors.js';
 
 /** Tile entry bundles prefix every entry with a uint16 length (c2sp.org/tlog-tiles). */
@@ -37,8 +37,7 @@ export interface EntryInput extends Pick<LeafEntry, 'received' | 'event' | 'sig'
  * canonical text, which the sequencer has from hashing the event.
  */
 export function encodeLeaf(entry: LeafEntry, eventJson = canonicalJson(entry.event)): Uint8Array {
-  const text = `{"event":${eventJson},"index":${canonicalJson(entry.index)},"prev":${canonicalJson(entry.prev)},"received":${canonicalJson(entry.received)},"sig":${canonicalJson(entry.sig)}}`;
-  const bytes = utf8(text);
+  const bytes = utf8(leafText(entry, eventJson));
   if (bytes.length > MAX_LEAF_BYTES) {
     throw new CustodyError(
       'CUSTODY_ENTRY_TOO_LARGE',
@@ -49,6 +48,10 @@ export function encodeLeaf(entry: LeafEntry, eventJson = canonicalJson(entry.eve
   return bytes;
 }
 
+function leafText(entry: LeafEntry, eventJson: string): string {
+  return `{"event":${eventJson},"index":${canonicalJson(entry.index)},"prev":${canonicalJson(entry.prev)},"received":${canonicalJson(entry.received)},"sig":${canonicalJson(entry.sig)}}`;
+}
+
 const HEX64 = /^[0-9a-f]{64}$/;
 const KEYS = ['event', 'index', 'prev', 'received', 'sig'];
 
@@ -57,10 +60,20 @@ const KEYS = ['event', 'index', 'prev', 'received', 'sig'];
  * parses is byte-for-byte what `encodeLeaf` would write for the same entry.
  */
 export function decodeLeaf(bytes: Uint8Array): LeafEntry {
+  return readLeaf(bytes).entry;
+}
+
+/**
+ * decodeLeaf, with the event's canonical text as the leaf holds it: what an
+ * audit hashes and verifies, without canonicalizing the event a second time.
+ */
+export function readLeaf(bytes: Uint8Array): { entry: LeafEntry; eventJson: string } {
   const fail = (why: string) => new CustodyError('CUSTODY_BAD_INPUT', `leaf is malformed: ${why}`);
+  let text: string;
   let value: unknown;
   try {
-    value = JSON.parse(fromUtf8(bytes));
+    text = fromUtf8(bytes);
+    value = JSON.parse(text);
   } catch (cause) {
     throw cause instanceof CustodyError ? fail(cause.message) : fail('not JSON');
   }
@@ -74,8 +87,13 @@ export function decodeLeaf(bytes: Uint8Array): LeafEntry {
     throw fail('event is not an object');
   if (typeof o.sig !== 'string') throw fail('sig is not a string');
   const entry = o as unknown as LeafEntry;
-  const again = canonicalBytes(entry as unknown as JsonValue);
-  if (again.length !== bytes.length || toHex(again) !== toHex(bytes))
-    throw fail('not in canonical (RFC 8785) form');
-  return entry;
+  let eventJson: string;
+  try {
+    eventJson = canonicalJson(entry.event);
+  } catch (cause) {
+    throw fail((cause as Error).message);
+  }
+  // Equal texts mean equal bytes: UTF-8 is one-to-one and the bytes decoded strictly.
+  if (leafText(entry, eventJson) !== text) throw fail('not in canonical (RFC 8785) form');
+  return { entry, eventJson };
 }

@@ -13,7 +13,7 @@ import type { JsonObject } from './canonical.js';
 import { CustodyError } from './errors.js';
 import type { LoggedEvent, Policy } from './events/schema.js';
 import { parseEvent } from './events/schema.js';
-import { eventHash, verifyMessageAsync } from './events/sign.js';
+import { digestEventJson, eventHash, verifyMessageAsync } from './events/sign.js';
 import {
   type Assessment,
   assess,
@@ -431,18 +431,32 @@ export class Ledger {
       }
     });
     let indexProblem: AuditProblem | undefined;
-    const checkEntry = async (entry: LeafEntry, index: number): Promise<string | undefined> => {
+    const firstIndexProblem = (p: AuditProblem | undefined) => {
+      if (p !== undefined && (indexProblem === undefined || p.index < indexProblem.index)) indexProblem = p;
+    };
+    // Not async: everything but the signature is checked here, in log order,
+    // before the next entry; the signature answers from the thread pool.
+    const checkEntry = (
+      entry: LeafEntry,
+      index: number,
+      eventJson: string,
+    ): string | Promise<string | undefined> => {
       let event: LoggedEvent['event'];
       try {
         event = parseEvent(entry.event);
       } catch (e) {
         return `entry ${index}: ${(e as Error).message}`;
       }
-      const hash = eventHash(event);
-      const problems = checker.check({ index, received: entry.received, event, sig: entry.sig, hash });
-      if (problems.length > 0) return problems.join('; ');
-      indexProblem ??= await indexes.add(event, hash, index);
-      return undefined;
+      const { message, hash } = digestEventJson(eventJson);
+      const problems = checker.checkAsync(
+        { index, received: entry.received, event, sig: entry.sig, hash },
+        message,
+      );
+      // The index bookkeeping also runs now, in order; only its batched reads answer later.
+      return Promise.all([problems, indexes.add(event, hash, index)]).then(([p, indexProblem]) => {
+        firstIndexProblem(indexProblem);
+        return p.length > 0 ? p.join('; ') : undefined;
+      });
     };
     const report = await this.log.audit({ ...options, checkEntry });
     if (!report.ok) return report;

@@ -426,4 +426,35 @@ describe('receipts and audit', () => {
     expect(report.problem?.message).toMatch(/signature/);
     await reopened.close();
   });
+
+  test('signatures answer late (thread pool), yet the audit names the first problem in log order', async () => {
+    const world = await World.create();
+    await castOf(world);
+    await transfer(world, { items: serials(2) });
+    await world.ledger.close();
+    const raw = await rawDb(world.dir);
+    const forge = async (index: number) => {
+      const leaf = JSON.parse(Buffer.from((await raw.leaves.get(indexKey(index))) as Uint8Array).toString());
+      const sig = Buffer.from(leaf.sig, 'base64');
+      sig[3] = (sig[3] as number) ^ 1;
+      leaf.sig = sig.toString('base64');
+      await raw.leaves.put(indexKey(index), Buffer.from(canonicalJson(leaf)));
+    };
+    await forge(12);
+    await forge(7);
+    await raw.leaves.put(indexKey(15), Buffer.from('not an entry'));
+    await raw.db.close();
+    const audit = async () => {
+      const ledger = await Ledger.open(world.dir);
+      const report = await ledger.audit();
+      await ledger.close();
+      return report.problem;
+    };
+    expect(await audit()).toMatchObject({ kind: 'entry', index: 7 });
+    // A structural problem before any forged signature is the one named.
+    const again = await rawDb(world.dir);
+    await again.leaves.put(indexKey(4), Buffer.from('not an entry'));
+    await again.db.close();
+    expect(await audit()).toMatchObject({ kind: 'malformed-entry', index: 4 });
+  });
 });

@@ -28,7 +28,11 @@ export interface EventDigest {
 }
 
 export function digestEvent(event: CustodyEvent): EventDigest {
-  const json = canonicalJson(event as unknown as JsonObject);
+  return digestEventJson(canonicalJson(event as unknown as JsonObject));
+}
+
+/** digestEvent from the event's canonical text (it must be exactly that, e.g. from a checked leaf). */
+export function digestEventJson(json: string): EventDigest {
   const message = concat(DOMAIN, utf8(json));
   return { json, message, hash: toHex(sha256(message)) };
 }

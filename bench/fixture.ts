@@ -1,0 +1,115 @@
+/**
+ * Large ledgers for the benchmark, built once and reused: a 10^6-entry
+ * ledger takes minutes to build and seconds to copy. `pnpm bench:fixture
+ * [size]` builds one (or rebuilds it); `pnpm bench` builds what is missing.
+ * Each lives in .bench/fixture-SIZE/ with a fixture.json that holds the keys
+ * and counters to go on feeding it, a sample of its serials, and what the
+ * build measured (its ingest is the benchmark's long ingest: rate and RSS).
+ */
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { canonicalBytes, fromHex, generateKeyPair, type JsonObject, Ledger, toHex } from '@custody/ledger';
+import { benchLedger, groupOf, ingestGroups, Workload, type WorkloadState } from './workload.js';
+
+const ROOT = fileURLToPath(new URL('../.bench/', import.meta.url));
+
+export interface FixtureMeta {
+  readonly size: number;
+  readonly logSecretKey: string;
+  readonly logName: string;
+  readonly work: WorkloadState;
+  /** One serial of every 100th transfer, for history and bundle samples. */
+  readonly serials: string[];
+  /** Canonical event bytes plus signature text of every event, for the disk ratio. */
+  readonly rawBytes: number;
+  readonly built: {
+    readonly date: string;
+    readonly seconds: number;
+    readonly eventsPerSecond: number;
+    /** RSS in MB after each tenth of the ingest. */
+    readonly rssMB: number[];
+  };
+}
+
+export const fixtureDir = (size: number) => join(ROOT, `fixture-${size}`);
+
+/** The fixture's metadata, or undefined if it was never built (or its build did not finish). */
+export function readFixture(size: number): FixtureMeta | undefined {
+  const file = join(fixtureDir(size), 'fixture.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as FixtureMeta) : undefined;
+}
+
+/**
+ * Builds the fixture of `size` entries from nothing, in chunks of five groups
+ * of ~1,000 events generated before they are timed (signing is the clients'
+ * work, not the ledger's).
+ */
+export async function buildFixture(size: number, log = console.log): Promise<FixtureMeta> {
+  const dir = fixtureDir(size);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const logPair = generateKeyPair('bench.custody.test/log');
+  const { ledger, work } = await benchLedger(join(dir, 'ledger'), logPair);
+  const serials: string[] = [];
+  const rssMB: number[] = [];
+  let rawBytes = 0;
+  let seconds = 0;
+  let events = 0;
+  let nextTenth = size / 10;
+  let transfer = 0;
+  while (ledger.size < size) {
+    const groups = Array.from({ length: Math.min(5, Math.ceil((size - ledger.size) / 994)) }, () =>
+      groupOf(work, 994),
+    );
+    for (const g of groups) {
+      for (const serial of g.serials) if (transfer++ % 100 === 0) serials.push(serial);
+      for (const e of g.events)
+        rawBytes += canonicalBytes(e.event as unknown as JsonObject).length + e.sig.length;
+      events += g.events.length;
+    }
+    seconds += await ingestGroups(
+      ledger,
+      groups.map((g) => g.events),
+    );
+    if (ledger.size >= nextTenth) {
+      rssMB.push(Math.round(process.memoryUsage().rss / 2 ** 20));
+      log(
+        `  ${ledger.size.toLocaleString('en')} entries, ${Math.round(events / seconds)} events/s, RSS ${rssMB.at(-1)} MB`,
+      );
+      while (nextTenth <= ledger.size) nextTenth += size / 10;
+    }
+  }
+  const meta: FixtureMeta = {
+    size: ledger.size,
+    logSecretKey: toHex(logPair.secretKey),
+    logName: logPair.name,
+    work: work.save(),
+    serials,
+    rawBytes,
+    built: { date: new Date().toISOString(), seconds, eventsPerSecond: events / seconds, rssMB },
+  };
+  await ledger.close();
+  writeFileSync(join(dir, 'fixture.json'), `${JSON.stringify(meta)}\n`);
+  return meta;
+}
+
+/** A private copy of the fixture's ledger in `target`, open, with the workload to go on feeding it. */
+export async function copyFixture(
+  size: number,
+  target: string,
+): Promise<{ ledger: Ledger; work: Workload; meta: FixtureMeta }> {
+  const meta = readFixture(size) ?? (await buildFixture(size));
+  cpSync(join(fixtureDir(size), 'ledger'), target, { recursive: true });
+  const ledger = await Ledger.open(target, { secretKey: fromHex(meta.logSecretKey, 32) });
+  return { ledger, work: Workload.restore(meta.work), meta };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const size = Number(process.argv[2] ?? 1_000_000);
+  console.log(`building a ${size.toLocaleString('en')}-entry fixture in ${fixtureDir(size)}…`);
+  const meta = await buildFixture(size);
+  console.log(
+    `done: ${meta.size.toLocaleString('en')} entries in ${meta.built.seconds.toFixed(0)} s of ingest, ${Math.round(meta.built.eventsPerSecond)} events/s`,
+  );
+}
