@@ -6,6 +6,7 @@
  * and counters to go on feeding it, a sample of its serials, and what the
  * build measured (its ingest is the benchmark's long ingest: rate and RSS).
  */
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +28,8 @@ export interface FixtureMeta {
     readonly date: string;
     readonly seconds: number;
     readonly eventsPerSecond: number;
-    /** RSS in MB after each tenth of the ingest. */
+    /** RSS in MB before the ingest, and after each tenth of it. */
+    readonly rssStartMB: number;
     readonly rssMB: number[];
   };
 }
@@ -41,7 +43,7 @@ export function readFixture(size: number): FixtureMeta | undefined {
 }
 
 /**
- * Builds the fixture of `size` entries from nothing, in chunks of five groups
+ * Builds the fixture of `size` entries from nothing, in chunks of two groups
  * of ~1,000 events generated before they are timed (signing is the clients'
  * work, not the ledger's).
  */
@@ -52,6 +54,7 @@ export async function buildFixture(size: number, log = console.log): Promise<Fix
   const logPair = generateKeyPair('bench.custody.test/log');
   const { ledger, work } = await benchLedger(join(dir, 'ledger'), logPair);
   const serials: string[] = [];
+  const rssStartMB = Math.round(process.memoryUsage().rss / 2 ** 20);
   const rssMB: number[] = [];
   let rawBytes = 0;
   let seconds = 0;
@@ -59,7 +62,7 @@ export async function buildFixture(size: number, log = console.log): Promise<Fix
   let nextTenth = size / 10;
   let transfer = 0;
   while (ledger.size < size) {
-    const groups = Array.from({ length: Math.min(5, Math.ceil((size - ledger.size) / 994)) }, () =>
+    const groups = Array.from({ length: Math.min(2, Math.ceil((size - ledger.size) / 994)) }, () =>
       groupOf(work, 994),
     );
     for (const g of groups) {
@@ -73,9 +76,10 @@ export async function buildFixture(size: number, log = console.log): Promise<Fix
       groups.map((g) => g.events),
     );
     if (ledger.size >= nextTenth) {
-      rssMB.push(Math.round(process.memoryUsage().rss / 2 ** 20));
+      const m = process.memoryUsage();
+      rssMB.push(Math.round(m.rss / 2 ** 20));
       log(
-        `  ${ledger.size.toLocaleString('en')} entries, ${Math.round(events / seconds)} events/s, RSS ${rssMB.at(-1)} MB`,
+        `  ${ledger.size.toLocaleString('en')} entries, ${Math.round(events / seconds)} events/s, RSS ${rssMB.at(-1)} MB (JS heap ${Math.round(m.heapUsed / 2 ** 20)} of ${Math.round(m.heapTotal / 2 ** 20)} MB, buffers ${Math.round(m.arrayBuffers / 2 ** 20)} MB)`,
       );
       while (nextTenth <= ledger.size) nextTenth += size / 10;
     }
@@ -87,7 +91,7 @@ export async function buildFixture(size: number, log = console.log): Promise<Fix
     work: work.save(),
     serials,
     rawBytes,
-    built: { date: new Date().toISOString(), seconds, eventsPerSecond: events / seconds, rssMB },
+    built: { date: new Date().toISOString(), seconds, eventsPerSecond: events / seconds, rssStartMB, rssMB },
   };
   await ledger.close();
   writeFileSync(join(dir, 'fixture.json'), `${JSON.stringify(meta)}\n`);
@@ -99,7 +103,13 @@ export async function copyFixture(
   size: number,
   target: string,
 ): Promise<{ ledger: Ledger; work: Workload; meta: FixtureMeta }> {
-  const meta = readFixture(size) ?? (await buildFixture(size));
+  if (readFixture(size) === undefined) {
+    // In a process of its own, so that its RSS is the ingest's and not the benchmark's.
+    execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), String(size)], {
+      stdio: 'inherit',
+    });
+  }
+  const meta = readFixture(size) as FixtureMeta;
   cpSync(join(fixtureDir(size), 'ledger'), target, { recursive: true });
   const ledger = await Ledger.open(target, { secretKey: fromHex(meta.logSecretKey, 32) });
   return { ledger, work: Workload.restore(meta.work), meta };

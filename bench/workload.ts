@@ -212,6 +212,9 @@ export class Workload {
         `shipment:${shipment}`,
       ),
     ];
+    // A transfer's chains end with it; keeping their heads would grow without bound.
+    this.heads.delete(`licence:${licence}`);
+    this.heads.delete(`shipment:${shipment}`);
     return { events, serials };
   }
 }

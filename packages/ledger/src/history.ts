@@ -7,7 +7,7 @@
  */
 import { describe } from './events/describe.js';
 import type { LoggedEvent } from './events/schema.js';
-import { verifyEvent, verifyMessageAsync } from './events/sign.js';
+import { verifyEvent, verifyEventMessage, verifyMessageAsync } from './events/sign.js';
 import { chainOf, indexKeysOf, serialsOf } from './events/vocabulary.js';
 import { keyUsableAt, Registry } from './registry.js';
 import { type Flag, judge } from './rules/index.js';
@@ -36,15 +36,41 @@ export function subjectKey(subject: Subject): string {
  * revocations of every party they name; and the genesis (policy, registrar).
  */
 export async function gather(subject: Subject, lookup: Lookup, genesis: LoggedEvent): Promise<LoggedEvent[]> {
-  const found = new Map<number, LoggedEvent>([[genesis.index, genesis]]);
+  const found = new Map<number, LoggedEvent>();
+  // Corrections of every event found and the events of every party it names
+  // are asked for as soon as it is found, alongside the steps below rather
+  // than after them: each step is a trip to the store, and a history is
+  // read while someone waits. They add only corrections and party events,
+  // which no step below looks at, so the steps see the same events either way.
+  const askedParties = new Set<string>();
+  const askedCorrections = new Set<string>();
+  const following: Promise<void>[] = [];
+  const follow = (e: LoggedEvent) => {
+    const keys: string[] = [];
+    if (!askedCorrections.has(e.hash)) {
+      askedCorrections.add(e.hash);
+      keys.push(`corrects:${e.hash}`);
+    }
+    for (const party of partiesNamed(e)) {
+      if (askedParties.has(party)) continue;
+      askedParties.add(party);
+      keys.push(`party:${party}`);
+    }
+    if (keys.length > 0) following.push(ask(keys));
+  };
   const add = (events: readonly LoggedEvent[], only?: (e: LoggedEvent) => boolean) => {
-    for (const e of events) if (only === undefined || only(e)) found.set(e.index, e);
+    for (const e of events) {
+      if ((only !== undefined && !only(e)) || found.has(e.index)) continue;
+      found.set(e.index, e);
+      follow(e);
+    }
   };
   const all = () => [...found.values()];
   // Lookups that do not depend on each other go to the store together.
   const ask = async (keys: Iterable<string>, only?: (e: LoggedEvent) => boolean) => {
     for (const events of await Promise.all([...keys].map(lookup))) add(events, only);
   };
+  add([genesis]);
   add(await lookup(subjectKey(subject)));
 
   const shipments = new Set<string>();
@@ -78,27 +104,7 @@ export async function gather(subject: Subject, lookup: Lookup, genesis: LoggedEv
   }
   await ask(eucs, (x) => x.event.type === 'licence.issue');
 
-  // Corrections of what we have, then every party named, until nothing new
-  // appears (a party's events are signed by the registrar, itself a party).
-  const askedParties = new Set<string>();
-  const askedCorrections = new Set<string>();
-  for (let grew = true; grew; ) {
-    const keys: string[] = [];
-    for (const e of all()) {
-      if (!askedCorrections.has(e.hash)) {
-        askedCorrections.add(e.hash);
-        keys.push(`corrects:${e.hash}`);
-      }
-      for (const party of partiesNamed(e)) {
-        if (askedParties.has(party)) continue;
-        askedParties.add(party);
-        keys.push(`party:${party}`);
-      }
-    }
-    const before = found.size;
-    await ask(keys);
-    grew = found.size > before;
-  }
+  while (following.length > 0) await Promise.all(following.splice(0));
   return all().sort((a, b) => a.index - b.index);
 }
 
@@ -135,7 +141,11 @@ export class EventChecker {
   check(e: LoggedEvent): string[] {
     const { publicKey, chain } = this.step(e);
     if (publicKey === undefined) return [noKey(e), ...chain];
-    return verifyEvent(e.event, e.sig, publicKey) ? chain : [badSignature(e), ...chain];
+    const ok =
+      e.message === undefined
+        ? verifyEvent(e.event, e.sig, publicKey)
+        : verifyEventMessage(e.message, e.sig, publicKey);
+    return ok ? chain : [badSignature(e), ...chain];
   }
 
   /**

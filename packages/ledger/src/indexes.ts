@@ -161,3 +161,10 @@ export async function indexed(space: KeySpace, key: string, limit?: number): Pro
   const rows = await space.scan(`i${SEP}${key}${SEP}`, limit);
   return rows.map(([k]) => Number.parseInt(k.slice(k.lastIndexOf(SEP) + 1), 16));
 }
+
+/** The index keys a group's writes add rows under (see `record`). */
+export function indexKeysIn(writes: readonly ExtraWrite[]): Set<string> {
+  const keys = new Set<string>();
+  for (const w of writes) if (w.key.startsWith(`i${SEP}`)) keys.add(w.key.slice(2, w.key.lastIndexOf(SEP)));
+  return keys;
+}

@@ -24,10 +24,11 @@ import {
   subjectKey,
 } from './history.js';
 import { IndexAudit } from './index-audit.js';
-import { CustodyState, indexed } from './indexes.js';
+import { CustodyState, indexed, indexKeysIn } from './indexes.js';
 import { decodeLeaf, type LeafEntry } from './leaf.js';
 import { Log, type StoredEntry } from './log.js';
 import type { Hash } from './merkle.js';
+import { EntryCache, IndexScanCache } from './read-cache.js';
 import type { Receipt } from './receipt.js';
 import { type Party, partyPublicKey } from './registry.js';
 import { type Admitted, admit, Submission } from './sequencer.js';
@@ -62,6 +63,9 @@ export class Ledger {
   private policy: Policy | undefined;
   /** Parties as committed, so admission reads LevelDB once per party, not once per event. */
   private readonly parties = new Map<string, Party>();
+  /** What histories read again and again (see read-cache.ts). */
+  private readonly scans = new IndexScanCache();
+  private readonly entryCache = new EntryCache<EventEntry>();
 
   private constructor(
     private readonly log: Log,
@@ -172,6 +176,7 @@ export class Ledger {
       throw e;
     }
     for (const p of state.changedParties()) this.parties.set(p.id, p);
+    this.scans.committed(first, this.log.size, indexKeysIn(writes));
     this.policy = policy;
     return result.size;
   }
@@ -275,6 +280,7 @@ export class Ledger {
         const genesis = accepted[0]?.event;
         if (genesis?.type === 'ledger.genesis') this.policy = genesis.body.policy;
         for (const p of state.changedParties()) this.parties.set(p.id, p);
+        this.scans.committed(firstIndex, this.log.size, indexKeysIn(writes));
       } catch (e) {
         // The batch may have landed even so: forget what is cached, read it again.
         this.parties.clear();
@@ -342,6 +348,15 @@ export class Ledger {
     return toEventEntry(await this.log.entry(index));
   }
 
+  /** `event`, through the entry cache: for entries every history reads, the genesis first. */
+  private async cachedEvent(index: number): Promise<EventEntry> {
+    const cached = this.entryCache.get(index);
+    if (cached !== undefined) return cached;
+    const entry = await this.event(index);
+    this.entryCache.set(index, entry);
+    return entry;
+  }
+
   async events(start: number, end: number): Promise<EventEntry[]> {
     return (await this.log.entries(start, end)).map(toEventEntry);
   }
@@ -359,22 +374,40 @@ export class Ledger {
    * progress may have indexed entries the tree does not cover yet.
    */
   lookupAt(size: number): Lookup {
-    const cache = new Map<number, Promise<EventEntry>>();
+    // Reads in flight for this history, so that two lookups finding the same entry read it once.
+    const reading = new Map<number, Promise<EventEntry>>();
     return async (key) => {
-      const indices = (await indexed(this.space, key)).filter((i) => i < size);
-      // The entries not read yet, in one read of the store.
-      const missing = indices.filter((i) => !cache.has(i));
+      const indices = await this.indexedBelow(key, size);
+      const found = indices.map((i) => this.entryCache.get(i) ?? reading.get(i));
+      const missing = indices.filter((_, n) => found[n] === undefined);
       if (missing.length > 0) {
+        // The entries not read yet, in one read of the store.
         const read = this.log.entriesAt(missing).then((entries) => entries.map(toEventEntry));
-        for (const [n, i] of missing.entries())
-          cache.set(
-            i,
-            read.then((entries) => entries[n] as EventEntry),
-          );
         read.catch(() => undefined); // each entry's promise carries the error to its reader
+        for (const [n, i] of missing.entries()) {
+          reading.set(
+            i,
+            read.then((entries) => {
+              const entry = entries[n] as EventEntry;
+              this.entryCache.set(i, entry);
+              return entry;
+            }),
+          );
+        }
       }
-      return Promise.all(indices.map((i) => cache.get(i) as Promise<EventEntry>));
+      return Promise.all(indices.map((i, n) => found[n] ?? (reading.get(i) as Promise<EventEntry>)));
     };
+  }
+
+  /** The log indices under an index key below `size`, from the scan cache or the store. */
+  private async indexedBelow(key: string, size: number): Promise<number[]> {
+    const known = this.scans.get(key, size);
+    if (known !== undefined) return known;
+    // Read before the scan: every index row below it was written in an earlier batch.
+    const through = this.log.size;
+    const all = await indexed(this.space, key);
+    this.scans.set(key, all, through);
+    return all.filter((i) => i < size);
   }
 
   /** The events a history or bundle of `subject` is made of, as of `size`, in log order. */
@@ -384,7 +417,7 @@ export class Ledger {
     if ((await lookup(subjectKey(subject))).length === 0) {
       throw new CustodyError('CUSTODY_NOT_FOUND', `nothing in the log about ${subjectKey(subject)}`, 404);
     }
-    return (await gather(subject, lookup, await this.event(0))) as EventEntry[];
+    return (await gather(subject, lookup, await this.cachedEvent(0))) as EventEntry[];
   }
 
   /** The subject's timeline, checks, flags and verdict, as of `now` (default: the node's clock). */
@@ -405,13 +438,16 @@ export class Ledger {
     const signed = this.log.checkpoint;
     const checkpoint = options.checkpoint?.startsWith(signed) === true ? options.checkpoint : signed;
     const events = await this.gather(subject, size);
-    const entries = await Promise.all(
-      events.map(async (e) => ({
-        index: e.index,
-        leaf: e.leaf,
-        proof: await this.log.inclusionProof(e.index, size),
-      })),
+    // One read for every proof: they share the upper levels of the tree.
+    const proofs = await this.log.inclusionProofs(
+      events.map((e) => e.index),
+      size,
     );
+    const entries = events.map((e) => ({
+      index: e.index,
+      leaf: e.leaf,
+      proof: proofs.get(e.index) as Hash[],
+    }));
     return makeBundle(subject, this.log.logVkey, checkpoint, entries);
   }
 
@@ -475,13 +511,14 @@ export class Ledger {
 
 function toEventEntry(stored: StoredEntry): EventEntry {
   const { entry } = stored;
-  const event = entry.event as unknown as LoggedEvent['event'];
+  const { message, hash } = digestEventJson(stored.eventJson);
   return {
     index: stored.index,
     received: entry.received,
-    event,
+    event: entry.event as unknown as LoggedEvent['event'],
     sig: entry.sig,
-    hash: eventHash(event),
+    hash,
+    message,
     leaf: stored.leaf,
     leafHash: stored.leafHash,
   };

@@ -18,7 +18,7 @@ import {
   frontierRoot,
   type StoredSubtree,
 } from './frontier.js';
-import { CHAIN_START, decodeLeaf, type EntryInput, encodeLeaf, type LeafEntry } from './leaf.js';
+import { CHAIN_START, decodeLeaf, type EntryInput, encodeLeaf, type LeafEntry, readLeaf } from './leaf.js';
 import {
   consistencyRanges,
   type Hash,
@@ -37,6 +37,8 @@ export interface StoredEntry {
   readonly leaf: Uint8Array;
   readonly leafHash: Hash;
   readonly entry: LeafEntry;
+  /** The event's canonical text, as the leaf holds it. */
+  readonly eventJson: string;
 }
 
 export interface AppendResult {
@@ -394,12 +396,7 @@ export class Log {
       );
     }
     const leaves = await this.store.leafRange(start, end);
-    return leaves.map((leaf, i) => ({
-      index: start + i,
-      leaf,
-      leafHash: hashLeaf(leaf),
-      entry: decodeLeaf(leaf),
-    }));
+    return leaves.map((leaf, i) => storedEntry(start + i, leaf));
   }
 
   /** Entries at the given indices of the current tree, in one read. */
@@ -407,12 +404,7 @@ export class Log {
     this.assertOpen();
     for (const i of indices) this.index(i, 'entry');
     const leaves = await this.store.leavesAt(indices);
-    return leaves.map((leaf, i) => ({
-      index: indices[i] as number,
-      leaf,
-      leafHash: hashLeaf(leaf),
-      entry: decodeLeaf(leaf),
-    }));
+    return leaves.map((leaf, i) => storedEntry(indices[i] as number, leaf));
   }
 
   /** The root of the tree at any size up to the current one. */
@@ -552,4 +544,9 @@ function checkState(state: LedgerState, verifier: NoteVerifier): Checkpoint | un
     );
   }
   return checkpoint;
+}
+
+function storedEntry(index: number, leaf: Uint8Array): StoredEntry {
+  const { entry, eventJson } = readLeaf(leaf);
+  return { index, leaf, leafHash: hashLeaf(leaf), entry, eventJson };
 }

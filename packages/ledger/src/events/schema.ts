@@ -350,4 +350,6 @@ export interface LoggedEvent {
   readonly sig: string;
   /** SHA-256 of the signed message, hex. */
   readonly hash: string;
+  /** The signed message (see signedMessage), when the reader has it already, to spare forming it again. */
+  readonly message?: Uint8Array;
 }

@@ -77,7 +77,11 @@ function messageOf(event: JsonObject | CustodyEvent): Uint8Array | undefined {
  */
 export function verifyEvent(event: JsonObject | CustodyEvent, sig: string, key: PublicKey): boolean {
   const message = messageOf(event);
-  if (message === undefined) return false;
+  return message !== undefined && verifyEventMessage(message, sig, key);
+}
+
+/** verifyEvent for an event's signed message already formed (see digestEvent). */
+export function verifyEventMessage(message: Uint8Array, sig: string, key: PublicKey): boolean {
   // Histories check the same entries' signatures on every read; validity is a
   // pure function of (message, signature, key), so a verified triple is
   // remembered by its SHA-256 digest, which no other triple shares.
