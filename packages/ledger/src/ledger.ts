@@ -13,7 +13,7 @@ import type { JsonObject } from './canonical.js';
 import { CustodyError } from './errors.js';
 import type { LoggedEvent, Policy } from './events/schema.js';
 import { parseEvent } from './events/schema.js';
-import { digestEventJson, eventHash, verifyMessageAsync } from './events/sign.js';
+import { digestEventJson, verifyMessageAsync } from './events/sign.js';
 import {
   type Assessment,
   assess,
