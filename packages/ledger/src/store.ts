@@ -7,7 +7,7 @@
  * Everything one append changes goes into one batch written with sync: true.
  */
 import type { AbstractSublevel } from 'abstract-level';
-import { Level } from 'level';
+import type { Level } from 'level';
 import { fromHex, toHex, utf8 } from './bytes.js';
 import { CustodyError } from './errors.js';
 import type { StoredSubtree } from './frontier.js';
@@ -159,6 +159,9 @@ export class Store {
 
   /** Opens the database; `create` makes a new one and refuses an existing one. */
   static async open(dir: string, create: boolean): Promise<Store> {
+    // Loaded here, not at the top: offline verification never opens a store,
+    // and LevelDB's native module is a good part of a one-shot command's start.
+    const { Level } = await import('level');
     const db = new Level<Bytes, Bytes>(dir, {
       keyEncoding: 'view',
       valueEncoding: 'view',

@@ -4,7 +4,7 @@
  * new one durably before answering. Checking the old size and storing the new
  * state are one step per origin, so two requests can never roll it back.
  */
-import { Level } from 'level';
+import type { Level } from 'level';
 import { equalBytes, fromBase64, fromHex, parseUint64, toHex } from './bytes.js';
 import { type Cosigner, openCheckpoint, parseCheckpoint } from './checkpoint.js';
 import { CustodyError } from './errors.js';
@@ -156,6 +156,7 @@ export class LevelWitnessStore implements WitnessStore {
   private constructor(private readonly db: Level<string, string>) {}
 
   static async open(dir: string): Promise<LevelWitnessStore> {
+    const { Level } = await import('level'); // loaded on use, as in store.ts
     const db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
     await db.open();
     return new LevelWitnessStore(db);
