@@ -10,8 +10,8 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { canonicalBytes, fromHex, generateKeyPair, type JsonObject, Ledger, toHex } from '@custody/ledger';
-import { benchLedger, groupOf, ingestGroups, Workload, type WorkloadState } from './workload.js';
+import { fromHex, generateKeyPair, Ledger, toHex } from '@custody/ledger';
+import { benchLedger, ingestChunk, Workload, type WorkloadState } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('../.bench/', import.meta.url));
 
@@ -62,19 +62,11 @@ export async function buildFixture(size: number, log = console.log): Promise<Fix
   let nextTenth = size / 10;
   let transfer = 0;
   while (ledger.size < size) {
-    const groups = Array.from({ length: Math.min(2, Math.ceil((size - ledger.size) / 994)) }, () =>
-      groupOf(work, 994),
-    );
-    for (const g of groups) {
-      for (const serial of g.serials) if (transfer++ % 100 === 0) serials.push(serial);
-      for (const e of g.events)
-        rawBytes += canonicalBytes(e.event as unknown as JsonObject).length + e.sig.length;
-      events += g.events.length;
-    }
-    seconds += await ingestGroups(
-      ledger,
-      groups.map((g) => g.events),
-    );
+    const chunk = await ingestChunk(ledger, work, Math.min(2, Math.ceil((size - ledger.size) / 994)));
+    for (const serial of chunk.serials) if (transfer++ % 100 === 0) serials.push(serial);
+    rawBytes += chunk.rawBytes;
+    events += chunk.events;
+    seconds += chunk.seconds;
     if (ledger.size >= nextTenth) {
       const m = process.memoryUsage();
       rssMB.push(Math.round(m.rss / 2 ** 20));

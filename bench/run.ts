@@ -9,10 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  canonicalBytes,
   fromHex,
   generateKeyPair,
-  type JsonObject,
   keyPairFrom,
   Ledger,
   type SignedEvent,
@@ -28,7 +26,7 @@ import {
   signedWriteFloor,
 } from './limits.js';
 import { hypercorePeer } from './peer.js';
-import { benchLedger, FastSigner, groupOf, ingestGroups, Workload } from './workload.js';
+import { benchLedger, FastSigner, groupOf, ingestChunk, Workload } from './workload.js';
 
 interface Row {
   figure: string;
@@ -138,17 +136,11 @@ async function ingest(target: number, min = 0): Promise<{ rate: number; peakRss:
   let events = 0;
   let peakRss = process.memoryUsage().rss;
   while (ledger.size < target || events < min) {
-    const groups = Array.from({ length: 5 }, () => groupOf(work, 994));
-    for (const g of groups) {
-      serialsSeen.push(...g.serials);
-      for (const e of g.events)
-        rawBytes += canonicalBytes(e.event as unknown as JsonObject).length + e.sig.length;
-      events += g.events.length;
-    }
-    seconds += await ingestGroups(
-      ledger,
-      groups.map((g) => g.events),
-    );
+    const chunk = await ingestChunk(ledger, work, 5);
+    serialsSeen.push(...chunk.serials);
+    rawBytes += chunk.rawBytes;
+    events += chunk.events;
+    seconds += chunk.seconds;
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
   }
   return { rate: events / seconds, peakRss };

@@ -6,9 +6,11 @@
 import { createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import {
   type CustodyEvent,
+  canonicalBytes,
   eventHash,
   fromHex,
   generateKeyPair,
+  type JsonObject,
   type KeyPair,
   keyPairFrom,
   Ledger,
@@ -276,4 +278,30 @@ export async function ingestGroups(ledger: Ledger, groups: readonly SignedEvent[
     if (refused !== undefined && !refused.ok) throw refused.error;
   }
   return (performance.now() - start) / 1000;
+}
+
+/**
+ * Generates `count` groups of ~1,000 events, then ingests them (see
+ * ingestGroups), so that signing is not timed. Returns how many events, their
+ * raw bytes (canonical event and signature text), one serial per transfer,
+ * and the seconds the ingest took.
+ */
+export async function ingestChunk(
+  ledger: Ledger,
+  work: Workload,
+  count: number,
+): Promise<{ events: number; rawBytes: number; serials: string[]; seconds: number }> {
+  const groups = Array.from({ length: count }, () => groupOf(work, 994));
+  let events = 0;
+  let rawBytes = 0;
+  for (const g of groups) {
+    for (const e of g.events)
+      rawBytes += canonicalBytes(e.event as unknown as JsonObject).length + e.sig.length;
+    events += g.events.length;
+  }
+  const seconds = await ingestGroups(
+    ledger,
+    groups.map((g) => g.events),
+  );
+  return { events, rawBytes, serials: groups.flatMap((g) => g.serials), seconds };
 }
