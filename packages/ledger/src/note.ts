@@ -6,7 +6,7 @@
 import { concat, fromBase64, fromHex, toBase64, utf8 } from './bytes.js';
 import { CustodyError } from './errors.js';
 import { sha256 } from './hash.js';
-import { type PublicKey, parsePublicKey, publicKeyOf, sign, verifySignatureFast } from './signature.js';
+import { type PublicKey, parsePublicKey, publicKeyOf, signerOf, verifySignatureFast } from './signature.js';
 
 /** Signature type bytes (signed-note "Signature types"). */
 export const SIG_ED25519 = 0x01;
@@ -110,7 +110,7 @@ export function ed25519Verifier(vkey: Vkey | string): NoteVerifier {
 export function ed25519Signer(name: string, secretKey: Uint8Array): NoteSigner & { vkey: string } {
   const publicKey = publicKeyOf(secretKey);
   const vkey = formatVkey(name, SIG_ED25519, publicKey);
-  return { name, keyId: keyId(name, SIG_ED25519, publicKey), vkey, sign: (text) => sign(secretKey, text) };
+  return { name, keyId: keyId(name, SIG_ED25519, publicKey), vkey, sign: signerOf(secretKey) };
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

@@ -17,7 +17,14 @@
  *    the malleability an honest key holder could otherwise exploit.
  */
 
-import { createPublicKey, type KeyObject, verify as opensslVerify, randomBytes } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  sign as opensslSign,
+  verify as opensslVerify,
+  randomBytes,
+} from 'node:crypto';
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { concat, equalBytes } from './bytes.js';
@@ -190,4 +197,24 @@ export function publicKeyOf(secretKey: Uint8Array): Uint8Array {
 
 export function sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
   return ed.sign(message, secretKey);
+}
+
+/**
+ * Signing with one key, again and again, through OpenSSL with the key
+ * prepared once: a node signs a checkpoint for every group, and `sign`
+ * re-derives the key's scalar and public point on each call. Ed25519
+ * signatures are deterministic (RFC 8032), so the bytes are `sign`'s exactly;
+ * a test holds them to it.
+ */
+export function signerOf(secretKey: Uint8Array): (message: Uint8Array) => Uint8Array {
+  const key = createPrivateKey({
+    key: {
+      kty: 'OKP',
+      crv: 'Ed25519',
+      d: Buffer.from(secretKey).toString('base64url'),
+      x: Buffer.from(publicKeyOf(secretKey)).toString('base64url'),
+    },
+    format: 'jwk',
+  });
+  return (message) => new Uint8Array(opensslSign(null, message, key));
 }

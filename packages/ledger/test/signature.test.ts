@@ -11,6 +11,7 @@ import {
   SMALL_ORDER,
   sign,
   signatureEncodingOk,
+  signerOf,
   verifySignature,
   verifySignatureAsync,
   verifySignatureFast,
@@ -259,4 +260,10 @@ describe('the fast paths (node:crypto behind the strict pre-checks, async and sy
       await agree(publicKeyOf(secret), message, sig);
     },
   );
+});
+
+prop.prop([fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 300 })], {
+  numRuns: 200,
+})('signing through OpenSSL with a prepared key gives noble’s bytes exactly', (secret, message) => {
+  expect(toHex(signerOf(secret)(message))).toBe(toHex(sign(secret, message)));
 });
