@@ -24,8 +24,10 @@ export function eventRoutes(
         response: { 200: Receipt, 201: Receipt, '4xx': ErrorBody, '5xx': ErrorBody },
       },
       // The schema documents the vocabulary; the ledger judges the exact bytes
-      // received and names the failing field itself.
-      attachValidation: true,
+      // received and names the failing field itself. So the body is not run
+      // through the schema too (it was, and the result was thrown away: about
+      // 7 % of the node's time under load).
+      validatorCompiler: () => () => true,
     },
     async (request, reply) => {
       if (mirrorOf !== undefined) {
