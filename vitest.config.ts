@@ -3,15 +3,21 @@ import { defineConfig } from 'vitest/config';
 // Tests run against the TypeScript sources: the "source" export condition points
 // workspace packages at src/ instead of their built dist/.
 const source = { ssr: { resolve: { conditions: ['source'] } } };
+// Property tests are CPU-bound and share two cores with the end-to-end suites'
+// processes in CI: the timeout is there to catch a hang, not to time them.
+const unit = { testTimeout: 30_000 };
 
 export default defineConfig({
   test: {
     reporters: ['default', 'json'],
     outputFile: { json: 'reports/vitest.json' },
     projects: [
-      { ...source, test: { name: 'ledger', root: 'packages/ledger', include: ['test/**/*.test.ts'] } },
-      { ...source, test: { name: 'node', root: 'packages/node', include: ['test/**/*.test.ts'] } },
-      { ...source, test: { name: 'cli', root: 'packages/cli', include: ['test/**/*.test.ts'] } },
+      {
+        ...source,
+        test: { ...unit, name: 'ledger', root: 'packages/ledger', include: ['test/**/*.test.ts'] },
+      },
+      { ...source, test: { ...unit, name: 'node', root: 'packages/node', include: ['test/**/*.test.ts'] } },
+      { ...source, test: { ...unit, name: 'cli', root: 'packages/cli', include: ['test/**/*.test.ts'] } },
       // End-to-end: the built binary (tsc -b runs first in pnpm test), real nodes, real disks.
       {
         ...source,
