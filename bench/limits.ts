@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { Level } from 'level';
+import { HttpClient } from './http-client.js';
 
 ed.hashes.sha512 = sha512;
 
@@ -120,5 +121,57 @@ export async function signedWriteFloor(): Promise<number> {
   const perSecond = (groups * messages.length) / ((performance.now() - start) / 1000);
   await db.close();
   rmSync(dir, { recursive: true, force: true });
+  return perSecond;
+}
+
+/**
+ * The floor of signed ingest over HTTP on this machine, with no storage and
+ * no logic: a node:http server (in a worker thread, an event loop of its
+ * own) that reads each JSON body, verifies its Ed25519 signature on the
+ * thread pool and answers 201 with a receipt-sized body, driven by the same
+ * 64 closed-loop clients as the node. Events/s.
+ */
+export async function httpSignedFloor(requests = 20_000): Promise<number> {
+  const server = `
+    const { createServer } = require('node:http');
+    const { createPublicKey, verify } = require('node:crypto');
+    const { parentPort, workerData } = require('node:worker_threads');
+    const key = createPublicKey({ key: workerData, format: 'der', type: 'spki' });
+    const receipt = Buffer.from(JSON.stringify({ receipt: 'r'.repeat(1000) }));
+    createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        const { event, sig } = JSON.parse(Buffer.concat(chunks).toString());
+        verify(null, Buffer.from(JSON.stringify(event)), key, Buffer.from(sig, 'base64'), (e, ok) => {
+          res.writeHead(ok ? 201 : 401, { 'content-type': 'application/json', 'content-length': receipt.length });
+          res.end(receipt);
+        });
+      });
+    }).listen(0, '127.0.0.1', function () { parentPort.postMessage(this.address().port); });`;
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const bodies = Array.from({ length: requests }, (_, i) => {
+    const event = { type: 'shipment.transit', id: `floor-${i}`, pad: 'x'.repeat(330) };
+    const sig = cryptoSign(null, Buffer.from(JSON.stringify(event)), privateKey).toString('base64');
+    return JSON.stringify({ event, sig });
+  });
+  const worker = new Worker(server, {
+    eval: true,
+    workerData: publicKey.export({ format: 'der', type: 'spki' }),
+  });
+  const port = await new Promise<number>((resolve) => worker.once('message', resolve));
+  const http = new HttpClient(`http://127.0.0.1:${port}`);
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      for (let body = bodies.pop(); body !== undefined; body = bodies.pop()) {
+        const { status } = await http.post('/v1/events', body);
+        if (status !== 201) throw new Error(`floor server answered ${status}`);
+      }
+    }),
+  );
+  const perSecond = requests / ((performance.now() - start) / 1000);
+  http.close();
+  await worker.terminate();
   return perSecond;
 }

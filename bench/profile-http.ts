@@ -1,20 +1,21 @@
 /**
  * HTTP ingest alone, to profile the node (on the built bundle): node --import
- * tsx bench/profile-http.ts [profile-dir]. Starts `custody serve --cpu-prof`
- * on a benchmark ledger, posts 20,000 pre-signed events from 64 concurrent
+ * tsx bench/profile-http.ts [profile-dir]. Starts `custody serve` (with
+ * --cpu-prof when a profile directory is given) on a benchmark ledger, posts 20,000 pre-signed events from 64 concurrent
  * clients (transfers of seven events in order, as the benchmark does), prints
- * the rate and stops the node, which writes its profile to profile-dir
- * (default: a temporary directory, printed).
+ * the rate and each side's CPU time per event, and stops the node.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, type SignedEvent, writeKeyFile } from '@custody/ledger';
+import { HttpClient } from './http-client.js';
 import { benchLedger, groupOf } from './workload.js';
 
 const root = mkdtempSync(join(tmpdir(), 'custody-http-'));
-const profiles = process.argv[2] ?? join(root, 'profile');
+/** Where the node writes its CPU profile; without it, the node runs unprofiled. */
+const profiles = process.argv[2];
 const data = join(root, 'data');
 mkdirSync(data);
 const logPair = generateKeyPair('bench.custody.test/log');
@@ -30,7 +31,8 @@ for (let i = 0; i < events.length; i += 7) {
 
 const bin = join(import.meta.dirname, '../packages/cli/dist/bin.js');
 const serve = ['serve', '--data', data, '--port', '0', '--rate-limit', '0'];
-const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profiles}`, bin, ...serve], {
+const profiling = profiles === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profiles}`];
+const child = spawn(process.execPath, [...profiling, bin, ...serve], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 const url = await new Promise<string>((resolve) => {
@@ -42,25 +44,33 @@ const url = await new Promise<string>((resolve) => {
   });
 });
 
+/** CPU seconds (user + system, all threads) a process has used, from /proc. */
+const cpuSeconds = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+const http = new HttpClient(url);
+const nodeCpu = cpuSeconds(child.pid as number);
+const clientCpu = process.cpuUsage();
 const started = performance.now();
 let accepted = 0;
 // Each client takes whole transfers so a transfer's events arrive in order.
-const client = async () => {
+const sender = async () => {
   for (let transfer = transfers.pop(); transfer !== undefined; transfer = transfers.pop()) {
     for (const body of transfer) {
-      const response = await fetch(`${url}/v1/events`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-      });
-      await response.arrayBuffer();
-      if (response.status !== 201) throw new Error(`HTTP ${response.status}`);
+      const { status } = await http.post('/v1/events', body);
+      if (status !== 201) throw new Error(`HTTP ${status}`);
       accepted++;
     }
   }
 };
-await Promise.all(Array.from({ length: 64 }, client));
+await Promise.all(Array.from({ length: 64 }, sender));
 const rate = accepted / ((performance.now() - started) / 1000);
-console.log(`${accepted} events, ${rate.toFixed(0)} events/s; profile in ${profiles}`);
+const perEvent = (seconds: number) => `${((seconds * 1e6) / accepted).toFixed(0)} µs`;
+const client = process.cpuUsage(clientCpu);
+console.log(
+  `${accepted} events, ${rate.toFixed(0)} events/s; CPU per event: node ${perEvent(cpuSeconds(child.pid as number) - nodeCpu)}, clients ${perEvent((client.user + client.system) / 1e6)}${profiles === undefined ? '' : `; profile in ${profiles}`}`,
+);
+http.close();
 child.kill('SIGTERM');
 await new Promise((resolve) => child.on('exit', resolve));

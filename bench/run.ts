@@ -17,7 +17,9 @@ import {
   writeKeyFile,
 } from '@custody/ledger';
 import { copyFixture, readFixture } from './fixture.js';
+import { HttpClient } from './http-client.js';
 import {
+  httpSignedFloor,
   levelSyncBatches,
   nobleVerifyRate,
   opensslVerifyRate,
@@ -36,6 +38,8 @@ interface Row {
   limitName?: string;
   target?: string;
   met?: boolean;
+  /** A missed target that the machine's own floor, measured in this run, is below too. */
+  aboveLimit?: boolean;
 }
 
 const rows: Row[] = [];
@@ -43,9 +47,11 @@ const add = (row: Row) => {
   rows.push(row);
   const limit = row.limit === undefined ? '' : ` (limit ${fmt(row.limit)} ${row.limitName ?? ''})`;
   console.log(
-    `${row.figure}: ${fmt(row.result)} ${row.unit}${limit}${row.target ? ` target ${row.target} ${row.met ? 'MET' : 'missed'}` : ''}`,
+    `${row.figure}: ${fmt(row.result)} ${row.unit}${limit}${row.target ? ` target ${row.target} ${verdict(row)}` : ''}`,
   );
 };
+const verdict = (row: Row) =>
+  row.met ? 'met' : row.aboveLimit ? "**missed**, above the machine's floor" : '**missed**';
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(2));
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
@@ -114,6 +120,12 @@ add({
   result: floor,
   unit: 'events/s',
 });
+const httpFloor = await httpSignedFloor();
+add({
+  figure: 'floor over HTTP: node:http, JSON, Ed25519 verify (both cores), 64 clients, nothing stored',
+  result: httpFloor,
+  unit: 'events/s',
+});
 
 const root = mkdtempSync(join(tmpdir(), 'custody-bench-'));
 const data = join(root, 'data');
@@ -180,6 +192,7 @@ const ingestRow = (size: number, rate: number) =>
     limitName: PEER_APPEND,
     target: '≥ 10,000',
     met: rate >= 10_000,
+    aboveLimit: floor < 10_000,
   });
 
 for (const size of sizes) {
@@ -222,6 +235,7 @@ for (const size of sizes) {
     unit: 'events/s',
     target: '≥ 10,000',
     met: copy.meta.built.eventsPerSecond >= 10_000,
+    aboveLimit: floor < 10_000,
   });
   console.log(`ingesting 20,000 more at ${ledger.size.toLocaleString('en')} entries…`);
   ingestRow(size, (await ingest(0, 20_000)).rate);
@@ -314,19 +328,16 @@ while (queue.length < 20_000) queue.push(...work.transfer().events);
 // Events on one chain must arrive in order: each client takes whole transfers.
 const transfers: SignedEvent[][] = [];
 for (let i = 0; i < queue.length; i += 7) transfers.push(queue.slice(i, i + 7));
+const bodies = transfers.map((t) => t.map((e) => JSON.stringify(e)));
+const http = new HttpClient(url);
 const httpStart = performance.now();
 await Promise.all(
   Array.from({ length: 64 }, async () => {
-    for (let t = transfers.pop(); t !== undefined; t = transfers.pop()) {
-      for (const e of t) {
+    for (let t = bodies.pop(); t !== undefined; t = bodies.pop()) {
+      for (const body of t) {
         const t0 = performance.now();
-        const r = await fetch(`${url}/v1/events`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(e),
-        });
-        await r.arrayBuffer();
-        if (r.status !== 201) throw new Error(`HTTP ${r.status}`);
+        const { status } = await http.post('/v1/events', body);
+        if (status !== 201) throw new Error(`HTTP ${status}`);
         latencies.push(performance.now() - t0);
       }
     }
@@ -339,6 +350,9 @@ add({
   unit: 'events/s',
   target: '≥ 5,000',
   met: httpRate >= 5000,
+  limit: httpFloor,
+  limitName: 'the HTTP floor',
+  aboveLimit: httpFloor < 5000,
 });
 add({
   figure: 'HTTP submit latency, 64 clients, p50 / p99',
@@ -347,9 +361,10 @@ add({
   target: 'p99 ≤ 50',
   met: pct(latencies, 99) <= 50,
 });
-const httpHistory = await timeAll(200, async (i) =>
-  (await fetch(`${url}/v1/items/${serialsSeen[(i * 131) % serialsSeen.length]}`)).arrayBuffer(),
-);
+const httpHistory = await timeAll(200, async (i) => {
+  const { status } = await http.get(`/v1/items/${serialsSeen[(i * 131) % serialsSeen.length]}`);
+  if (status !== 200) throw new Error(`history: HTTP ${status}`);
+});
 add({
   figure: 'history over HTTP, p50 / p99',
   result: pct(httpHistory, 50),
@@ -357,6 +372,7 @@ add({
   target: '≤ 5 / 25',
   met: pct(httpHistory, 50) <= 5 && pct(httpHistory, 99) <= 25,
 });
+http.close();
 child.kill('SIGTERM');
 rmSync(root, { recursive: true, force: true });
 
@@ -365,7 +381,7 @@ const table = [
   '|---|---|---|---|---|---|',
   ...rows.map(
     (r) =>
-      `| ${r.figure} | ${fmt(r.result)} ${r.unit} | ${r.limit === undefined ? '' : `${fmt(r.limit)} ${r.limitName ?? ''}`} | ${r.limit === undefined ? '' : (r.result / r.limit).toFixed(2)} | ${r.target ?? ''} | ${r.target === undefined ? '' : r.met ? 'met' : '**missed**'} |`,
+      `| ${r.figure} | ${fmt(r.result)} ${r.unit} | ${r.limit === undefined ? '' : `${fmt(r.limit)} ${r.limitName ?? ''}`} | ${r.limit === undefined ? '' : (r.result / r.limit).toFixed(2)} | ${r.target ?? ''} | ${r.target === undefined ? '' : verdict(r)} |`,
   ),
 ].join('\n');
 writeFileSync(
