@@ -31,8 +31,14 @@ export interface FixtureMeta {
     /** RSS in MB before the ingest, and after each tenth of it. */
     readonly rssStartMB: number;
     readonly rssMB: number[];
+    /** The malloc the build ran with: glibc's, or jemalloc through LD_PRELOAD (see BENCHMARKS.md). */
+    readonly malloc?: 'glibc' | 'jemalloc';
   };
 }
+
+/** Which malloc this process runs with: jemalloc if it was preloaded, else glibc's. */
+const mallocInUse = (): 'glibc' | 'jemalloc' =>
+  readFileSync('/proc/self/maps', 'utf8').includes('libjemalloc') ? 'jemalloc' : 'glibc';
 
 export const fixtureDir = (size: number) => join(ROOT, `fixture-${size}`);
 
@@ -83,7 +89,14 @@ export async function buildFixture(size: number, log = console.log): Promise<Fix
     work: work.save(),
     serials,
     rawBytes,
-    built: { date: new Date().toISOString(), seconds, eventsPerSecond: events / seconds, rssStartMB, rssMB },
+    built: {
+      date: new Date().toISOString(),
+      seconds,
+      eventsPerSecond: events / seconds,
+      rssStartMB,
+      rssMB,
+      malloc: mallocInUse(),
+    },
   };
   await ledger.close();
   writeFileSync(join(dir, 'fixture.json'), `${JSON.stringify(meta)}\n`);

@@ -223,7 +223,7 @@ for (const size of sizes) {
   const peak = Math.max(...rss);
   const flat = (rss.at(-1) ?? 0) <= 1.25 * (rss[1] ?? 0);
   add({
-    figure: `RSS during the fixture's ${copy.meta.size.toLocaleString('en')}-event ingest, its own process (peak; after each tenth)`,
+    figure: `RSS during the fixture's ${copy.meta.size.toLocaleString('en')}-event ingest, its own process, ${copy.meta.built.malloc ?? 'glibc'} malloc (peak; after each tenth)`,
     result: peak,
     unit: `MB (at start ${copy.meta.built.rssStartMB}; ${rss.join(', ')})`,
     target: '≤ 300 MB, flat',
