@@ -3,11 +3,12 @@
  * node: the clean transfer, three diversions, refusals, offline verification,
  * tampering, and a log that rolled back.
  */
+import { spawn } from 'node:child_process';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { custody, custodyJson, type Served, serveNode, tempDir } from './support.js';
+import { BIN, custody, custodyJson, type Served, serveNode, tempDir } from './support.js';
 
 const root = tempDir();
 const data = join(root, 'data');
@@ -477,5 +478,20 @@ describe('offline, tampered and rolled back', () => {
     const forked = await as(undefined, ['verify', 'SN-C0001']);
     expect(forked.code).toBe(2);
     expect(forked.stdout).toMatch(/forked/);
+  });
+});
+
+describe('output into a pipe', () => {
+  test('a reader that closes the pipe early (custody --help | head) ends the command quietly, exit 0', async () => {
+    const child = spawn(process.execPath, [BIN, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Closed before the first write: every write the CLI makes meets EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 });
