@@ -7,7 +7,12 @@
  */
 import { describe } from './events/describe.js';
 import type { LoggedEvent } from './events/schema.js';
-import { verifyEvent, verifyEventMessage, verifyMessageAsync } from './events/sign.js';
+import {
+  verifyEvent,
+  verifyEventMessage,
+  verifyEventMessageAsync,
+  verifyMessageAsync,
+} from './events/sign.js';
 import { chainOf, indexKeysOf, serialsOf } from './events/vocabulary.js';
 import { keyUsableAt, Registry } from './registry.js';
 import { type Flag, judge } from './rules/index.js';
@@ -152,14 +157,14 @@ export class EventChecker {
    * The same, with the signature checked on libuv's thread pool (both cores)
    * while the caller goes on to the next event: the registry and chains
    * advance now, in log order; the problems come with the signature's answer.
-   * `message` is the event's signed message (see digestEvent).
+   * `message` is the event's signed message (see digestEvent); `verify`,
+   * the check to use (histories pass the remembering one; an audit reads
+   * each entry once, so it has nothing to remember).
    */
-  checkAsync(e: LoggedEvent, message: Uint8Array): Promise<string[]> {
+  checkAsync(e: LoggedEvent, message: Uint8Array, verify = verifyMessageAsync): Promise<string[]> {
     const { publicKey, chain } = this.step(e);
     if (publicKey === undefined) return Promise.resolve([noKey(e), ...chain]);
-    return verifyMessageAsync(message, e.sig, publicKey).then((ok) =>
-      ok ? chain : [badSignature(e), ...chain],
-    );
+    return verify(message, e.sig, publicKey).then((ok) => (ok ? chain : [badSignature(e), ...chain]));
   }
 
   /** Advances the registry and the chains past `e`: the key it must verify under, and its chain's problem. */
@@ -196,6 +201,21 @@ const badSignature = (e: LoggedEvent) =>
 export function verifyEvents(events: readonly LoggedEvent[]): string[] {
   const checker = new EventChecker();
   return [...events].sort((a, b) => a.index - b.index).flatMap((e) => checker.check(e));
+}
+
+/**
+ * verifyEvents for a history read while someone waits: the signatures not
+ * verified before are checked on the thread pool, both cores at once, rather
+ * than one after the other on the event loop. Same problems, same order.
+ */
+export async function verifyEventsAsync(events: readonly LoggedEvent[]): Promise<string[]> {
+  const checker = new EventChecker();
+  const checks = [...events]
+    .sort((a, b) => a.index - b.index)
+    .map((e) =>
+      e.message === undefined ? checker.check(e) : checker.checkAsync(e, e.message, verifyEventMessageAsync),
+    );
+  return (await Promise.all(checks)).flat();
 }
 
 export interface TimelineItem {

@@ -22,6 +22,7 @@ import {
   type Lookup,
   type Subject,
   subjectKey,
+  verifyEventsAsync,
 } from './history.js';
 import { IndexAudit } from './index-audit.js';
 import { CustodyState, indexed, indexKeysIn } from './indexes.js';
@@ -424,7 +425,7 @@ export class Ledger {
   async history(subject: Subject, now: Date = this.clock()): Promise<History> {
     const size = this.log.size;
     const events = await this.gather(subject, size);
-    return { ...assess(subject, events, now), size, events };
+    return { ...assess(subject, events, now, await verifyEventsAsync(events)), size, events };
   }
 
   /**

@@ -165,6 +165,28 @@ describe('evidence bundles', () => {
     expect(verifyEvents(events).join(' ')).toMatch(/signature of .* does not verify/);
   });
 
+  test('a history checks its signatures on the thread pool and finds what verifyEvents finds, in the same order', async () => {
+    const { verifyEvents, verifyEventsAsync } = await import('../src/history.js');
+    const events = (await world.history({ serial: 'SN-0001' })).events.map((e) => ({ ...e }));
+    expect(await verifyEventsAsync(events)).toEqual([]);
+    // Two forged signatures; a key registration and a transit left out (a
+    // signer without its key, a broken chain); one event without its message at hand.
+    const transit = events.findIndex((e) => e.event.type === 'shipment.transit');
+    const changed = events
+      .map((e, i) => (i === 3 || i === 5 ? { ...e, sig: flipBase64(e.sig, 10) } : e))
+      .filter((_, i) => i !== 4 && i !== transit)
+      .map((e, i) => {
+        if (i !== 6) return e;
+        const { message: _, ...rest } = e;
+        return rest;
+      });
+    const problems = verifyEvents(changed);
+    expect(problems.filter((p) => /does not verify/.test(p))).toHaveLength(2);
+    expect(problems.some((p) => /no usable key/.test(p))).toBe(true);
+    expect(problems.some((p) => /missing/.test(p))).toBe(true);
+    expect(await verifyEventsAsync(changed)).toEqual(problems);
+  });
+
   prop.prop([fc.nat(), fc.integer({ min: 1, max: 255 })], { numRuns: 150 })(
     'any changed byte of a serialized bundle is rejected, or verifies to exactly the same result',
     async (at, delta) => {

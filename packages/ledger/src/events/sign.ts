@@ -82,17 +82,35 @@ export function verifyEvent(event: JsonObject | CustodyEvent, sig: string, key: 
 
 /** verifyEvent for an event's signed message already formed (see digestEvent). */
 export function verifyEventMessage(message: Uint8Array, sig: string, key: PublicKey): boolean {
-  // Histories check the same entries' signatures on every read; validity is a
-  // pure function of (message, signature, key), so a verified triple is
-  // remembered by its SHA-256 digest, which no other triple shares.
-  const memo = toHex(sha256(concat(message, utf8(`\n${sig}\n`), key.bytes)));
+  const memo = memoOf(message, sig, key);
   if (verified.has(memo)) return true;
   const ok = verifyMessage(message, sig, key);
-  if (ok) {
-    if (verified.size >= MAX_VERIFIED) verified.clear();
-    verified.add(memo);
-  }
+  if (ok) remember(memo);
   return ok;
+}
+
+/** verifyEventMessage with the signature checked on libuv's thread pool; the same memo. Never rejects. */
+export async function verifyEventMessageAsync(
+  message: Uint8Array,
+  sig: string,
+  key: PublicKey,
+): Promise<boolean> {
+  const memo = memoOf(message, sig, key);
+  if (verified.has(memo)) return true;
+  const ok = await verifyMessageAsync(message, sig, key);
+  if (ok) remember(memo);
+  return ok;
+}
+
+// Histories check the same entries' signatures on every read; validity is a
+// pure function of (message, signature, key), so a verified triple is
+// remembered by its SHA-256 digest, which no other triple shares.
+const memoOf = (message: Uint8Array, sig: string, key: PublicKey) =>
+  toHex(sha256(concat(message, utf8(`\n${sig}\n`), key.bytes)));
+
+function remember(memo: string): void {
+  if (verified.size >= MAX_VERIFIED) verified.clear();
+  verified.add(memo);
 }
 
 /** Digests of verified (message, signature, key) triples; about 100 bytes each. */
