@@ -142,6 +142,7 @@ export class Ledger {
   }
 
   private async replicateNow(leaves: readonly Uint8Array[], checkpoint: string): Promise<number> {
+    await this.log.settle();
     const state = new CustodyState(this.space, this.parties, true);
     const first = this.log.size;
     let policy = this.policy;
@@ -219,6 +220,8 @@ export class Ledger {
   }
 
   private async submitNow(inputs: readonly unknown[]): Promise<Outcome[]> {
+    // Indices are assigned from the size: it must be the size on disk.
+    await this.log.settle();
     const state = new CustodyState(this.space, this.parties, true);
     const now = this.clock();
     const firstIndex = this.log.size;

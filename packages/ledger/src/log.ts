@@ -362,6 +362,15 @@ export class Log {
     return this.clock().toISOString();
   }
 
+  /**
+   * After a failed commit, adopts what is really on disk before anything is
+   * sequenced against the size: the batch may have landed even though its
+   * write reported an error. A no-op otherwise.
+   */
+  async settle(): Promise<void> {
+    if (this.stale) await this.reload();
+  }
+
   /** After a failed commit, adopt what is really on disk: the batch either landed whole or not at all. */
   private async reload(): Promise<void> {
     const state = await this.store.readState();

@@ -1,9 +1,9 @@
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { canonicalJson } from '../src/canonical.js';
 import { Ledger } from '../src/ledger.js';
 import { ed25519Signer } from '../src/note.js';
 import { verifyReceipt } from '../src/receipt.js';
-import { indexKey } from '../src/store.js';
+import { indexKey, Store } from '../src/store.js';
 import { rawDb } from './helpers.js';
 import { castOf, DAY, HOUR, LICENCE_BODY, MANUFACTURE, serials, transfer, World } from './world.js';
 
@@ -456,5 +456,39 @@ describe('receipts and audit', () => {
     await again.leaves.put(indexKey(4), Buffer.from('not an entry'));
     await again.db.close();
     expect(await audit()).toMatchObject({ kind: 'malformed-entry', index: 4 });
+  });
+});
+
+describe('a write that lands but reports an error', () => {
+  test('the next group takes the indices after it: its receipt proves, the landed event is found, the audit is clean', async () => {
+    const world = await World.create();
+    await castOf(world);
+    const commit = Store.prototype.commit;
+    const spy = vi.spyOn(Store.prototype, 'commit').mockImplementationOnce(async function (
+      this: Store,
+      ...args
+    ) {
+      await commit.apply(this, args);
+      throw new Error('the acknowledgement was lost');
+    });
+    const landed = world.sign('ACME', 'item.manufacture', { serials: ['ACK-1'] }, MANUFACTURE);
+    await expect(world.ledger.submitOne(landed)).rejects.toThrow();
+    spy.mockRestore();
+
+    const next = await world.submit('ACME', 'item.manufacture', { serials: ['ACK-2'] }, MANUFACTURE);
+    expect(verifyReceipt(next, world.ledger.logVkey)).toBe(true);
+    expect((await world.ledger.event(next.index)).event.subject).toEqual({ serials: ['ACK-2'] });
+    // The event reported as failed is in the log: sent again, it gets its receipt.
+    const again = await world.ledger.submitOne(landed);
+    expect(again.index).toBe(next.index - 1);
+    expect(verifyReceipt(again, world.ledger.logVkey)).toBe(true);
+    for (const serial of ['ACK-1', 'ACK-2']) {
+      const h = await world.history({ serial });
+      expect(h.events.filter((e) => e.event.type === 'item.manufacture').map((e) => e.event.subject)).toEqual(
+        [{ serials: [serial] }],
+      );
+    }
+    expect((await world.ledger.audit()).ok).toBe(true);
+    await world.ledger.close();
   });
 });
