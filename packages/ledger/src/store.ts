@@ -149,6 +149,19 @@ const storageError = (what: string, cause: unknown) =>
     cause,
   });
 
+/**
+ * A write that reports an error may still have landed (LevelDB can fail after
+ * logging a batch), so it cannot promise that nothing changed; a retry is safe
+ * either way, since a signed event sent again gets the receipt it already has.
+ */
+const writeError = (cause: unknown) =>
+  new CustodyError(
+    'CUSTODY_STORAGE',
+    'storage failed while writing; send the same signed events again: each is either taken now or answered with the receipt it already has',
+    503,
+    { cause },
+  );
+
 export class Store {
   private constructor(
     private readonly db: Level<Bytes, Bytes>,
@@ -241,9 +254,9 @@ export class Store {
       ops.put(this.meta.prefixKey(STATE_KEY, 'view'), encodeState(batch.state));
       await ops.write({ sync: true });
     } catch (cause) {
-      // Nothing reached the disk: a chained batch is written whole or not at all.
+      // A chained batch lands whole or not at all; which of the two, the error does not say (see writeError).
       await ops?.close();
-      throw storageError('writing an append', cause);
+      throw writeError(cause);
     }
   }
 

@@ -76,9 +76,12 @@ type Batch = {
 /**
  * Watches every batch the store writes (a chained batch: puts, then one
  * write). `gate` holds each write before it reaches LevelDB; `fail` makes
- * LevelDB's answer an I/O error instead.
+ * LevelDB's answer an I/O error instead; `failAfterWrite`, an I/O error
+ * after the batch has landed.
  */
-function watchBatches(options: { gate?: Promise<void>; fail?: () => boolean } = {}): BatchCall[] {
+function watchBatches(
+  options: { gate?: Promise<void>; fail?: () => boolean; failAfterWrite?: () => boolean } = {},
+): BatchCall[] {
   const calls: BatchCall[] = [];
   const original = Level.prototype.batch as unknown as (this: Level) => Batch;
   vi.spyOn(Level.prototype, 'batch').mockImplementation(function (this: Level) {
@@ -98,6 +101,8 @@ function watchBatches(options: { gate?: Promise<void>; fail?: () => boolean } = 
         throw Object.assign(new Error('IO error: disk full'), { code: 'LEVEL_IO_ERROR' });
       await write(writeOptions);
       call.resolvedAt = process.hrtime.bigint();
+      if (options.failAfterWrite?.() === true)
+        throw Object.assign(new Error('IO error: sync failed'), { code: 'LEVEL_IO_ERROR' });
     };
     return batch;
   } as never);
@@ -155,7 +160,7 @@ describe('durability at the LevelDB boundary', () => {
 
     for (const a of refused) {
       expect({ status: a.status, code: a.body.code }).toEqual({ status: 503, code: 'CUSTODY_STORAGE' });
-      expect(a.body.message).toMatch(/nothing was changed, try again/);
+      expect(a.body.message).toMatch(/send the same signed events again/);
     }
     expect(calls.some((c) => c.to - c.from > 1)).toBe(true); // a real group failed, not one event at a time
     expect(calls.reduce((n, c) => n + (c.to - c.from), 0)).toBe(events.length);
@@ -176,6 +181,27 @@ describe('durability at the LevelDB boundary', () => {
     expect(retried.map((a) => a.body.index as number).sort((a, b) => a - b)).toEqual(
       events.map((_, i) => before.size + i),
     );
+    vi.restoreAllMocks();
+    expect((await world.ledger.audit()).ok).toBe(true);
+  });
+
+  test('a write that lands but answers an error: 503, then the same events get their receipts (200) and new ones the next indices', async () => {
+    let failing = true;
+    watchBatches({ failAfterWrite: () => failing });
+    const events = reports(10);
+    const refused = await Promise.all(events.map(post));
+    for (const a of refused)
+      expect({ status: a.status, code: a.body.code }).toEqual({ status: 503, code: 'CUSTODY_STORAGE' });
+    failing = false;
+
+    const again = await Promise.all(events.map(post));
+    expect(again.map((a) => a.status)).toEqual(events.map(() => 200));
+    const fresh = await post(reports(1)[0] as SignedEvent);
+    expect(fresh.status).toBe(201);
+    const indices = again.map((a) => a.body.index as number);
+    expect(fresh.body.index).toBe(Math.max(...indices) + 1);
+    for (const a of [...again, fresh])
+      expect(verifyReceipt(a.body as never, world.ledger.logVkey)).toBe(true);
     vi.restoreAllMocks();
     expect((await world.ledger.audit()).ok).toBe(true);
   });
