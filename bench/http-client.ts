@@ -132,3 +132,30 @@ export class HttpClient {
     }
   }
 }
+
+/**
+ * Closed-loop clients, as the benchmark drives a node: each takes the next
+ * whole transfer (a chain's events must arrive in order), posts its events
+ * one after the other, each when the last was answered, until none is left.
+ * Any answer but `status` stops the run. Returns each request's latency in ms.
+ */
+export async function postTransfers(
+  http: HttpClient,
+  transfers: readonly (readonly string[])[],
+  options: { readonly clients?: number; readonly status?: number } = {},
+): Promise<number[]> {
+  const latencies: number[] = [];
+  let next = 0;
+  const client = async () => {
+    for (let transfer = transfers[next++]; transfer !== undefined; transfer = transfers[next++]) {
+      for (const body of transfer) {
+        const started = performance.now();
+        const { status } = await http.post('/v1/events', body);
+        if (status !== (options.status ?? 201)) throw new Error(`the node answered ${status}`);
+        latencies.push(performance.now() - started);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.clients ?? 64 }, client));
+  return latencies;
+}

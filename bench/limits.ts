@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { Level } from 'level';
-import { HttpClient } from './http-client.js';
+import { HttpClient, postTransfers } from './http-client.js';
 
 ed.hashes.sha512 = sha512;
 
@@ -159,16 +159,15 @@ export async function httpSignedFloor(requests = 20_000): Promise<number> {
     eval: true,
     workerData: publicKey.export({ format: 'der', type: 'spki' }),
   });
-  const port = await new Promise<number>((resolve) => worker.once('message', resolve));
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
   const http = new HttpClient(`http://127.0.0.1:${port}`);
   const start = performance.now();
-  await Promise.all(
-    Array.from({ length: 64 }, async () => {
-      for (let body = bodies.pop(); body !== undefined; body = bodies.pop()) {
-        const { status } = await http.post('/v1/events', body);
-        if (status !== 201) throw new Error(`floor server answered ${status}`);
-      }
-    }),
+  await postTransfers(
+    http,
+    bodies.map((body) => [body]),
   );
   const perSecond = requests / ((performance.now() - start) / 1000);
   http.close();

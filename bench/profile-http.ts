@@ -5,12 +5,12 @@
  * clients (transfers of seven events in order, as the benchmark does), prints
  * the rate and each side's CPU time per event, and stops the node.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, type SignedEvent, writeKeyFile } from '@custody/ledger';
-import { HttpClient } from './http-client.js';
+import { HttpClient, postTransfers } from './http-client.js';
+import { serveBench } from './serve.js';
 import { benchLedger, groupOf } from './workload.js';
 
 const root = mkdtempSync(join(tmpdir(), 'custody-http-'));
@@ -29,20 +29,8 @@ for (let i = 0; i < events.length; i += 7) {
   transfers.push(events.slice(i, i + 7).map((e: SignedEvent) => JSON.stringify(e)));
 }
 
-const bin = join(import.meta.dirname, '../packages/cli/dist/bin.js');
-const serve = ['serve', '--data', data, '--port', '0', '--rate-limit', '0'];
 const profiling = profiles === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profiles}`];
-const child = spawn(process.execPath, [...profiling, bin, ...serve], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const url = await new Promise<string>((resolve) => {
-  let out = '';
-  child.stdout.on('data', (chunk) => {
-    out += chunk;
-    const listening = /listening on (http:\/\/\S+)/.exec(out);
-    if (listening?.[1]) resolve(listening[1]);
-  });
-});
+const { child, url } = await serveBench(data, profiling);
 
 /** CPU seconds (user + system, all threads) a process has used, from /proc. */
 const cpuSeconds = (pid: number) => {
@@ -53,18 +41,7 @@ const http = new HttpClient(url);
 const nodeCpu = cpuSeconds(child.pid as number);
 const clientCpu = process.cpuUsage();
 const started = performance.now();
-let accepted = 0;
-// Each client takes whole transfers so a transfer's events arrive in order.
-const sender = async () => {
-  for (let transfer = transfers.pop(); transfer !== undefined; transfer = transfers.pop()) {
-    for (const body of transfer) {
-      const { status } = await http.post('/v1/events', body);
-      if (status !== 201) throw new Error(`HTTP ${status}`);
-      accepted++;
-    }
-  }
-};
-await Promise.all(Array.from({ length: 64 }, sender));
+const accepted = (await postTransfers(http, transfers)).length;
 const rate = accepted / ((performance.now() - started) / 1000);
 const perEvent = (seconds: number) => `${((seconds * 1e6) / accepted).toFixed(0)} µs`;
 const client = process.cpuUsage(clientCpu);

@@ -3,7 +3,7 @@
  * beside its raw limits, written to BENCHMARKS.md and bench/results.json.
  * Not a test: nothing here fails CI. Sizes: BENCH_SIZES (default 10000,100000).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import {
   writeKeyFile,
 } from '@custody/ledger';
 import { copyFixture, readFixture } from './fixture.js';
-import { HttpClient } from './http-client.js';
+import { HttpClient, postTransfers } from './http-client.js';
 import {
   httpSignedFloor,
   levelSyncBatches,
@@ -28,6 +28,7 @@ import {
   signedWriteFloor,
 } from './limits.js';
 import { hypercorePeer } from './peer.js';
+import { BIN, serveBench } from './serve.js';
 import { benchLedger, FastSigner, groupOf, ingestChunk, Workload } from './workload.js';
 
 interface Row {
@@ -55,7 +56,6 @@ const verdict = (row: Row) =>
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(2));
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
-const BIN = fileURLToPath(new URL('../packages/cli/dist/bin.js', import.meta.url));
 const sizes = (process.env.BENCH_SIZES ?? '10000,100000,1000000').split(',').map(Number);
 /** Sizes up to this are built in the run; larger ones are copies of a fixture built once. */
 const FRESH_MAX = 100_000;
@@ -311,18 +311,7 @@ add({
 });
 
 console.log('HTTP…');
-const child = spawn(process.execPath, [BIN, 'serve', '--data', data, '--port', '0', '--rate-limit', '0'], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const url = await new Promise<string>((resolve) => {
-  let out = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-    const m = /listening on (http:\/\/[^\s]+)/.exec(out);
-    if (m?.[1]) resolve(m[1]);
-  });
-});
-const latencies: number[] = [];
+const { child, url } = await serveBench(data);
 const queue: SignedEvent[] = [];
 while (queue.length < 20_000) queue.push(...work.transfer().events);
 // Events on one chain must arrive in order: each client takes whole transfers.
@@ -331,18 +320,7 @@ for (let i = 0; i < queue.length; i += 7) transfers.push(queue.slice(i, i + 7));
 const bodies = transfers.map((t) => t.map((e) => JSON.stringify(e)));
 const http = new HttpClient(url);
 const httpStart = performance.now();
-await Promise.all(
-  Array.from({ length: 64 }, async () => {
-    for (let t = bodies.pop(); t !== undefined; t = bodies.pop()) {
-      for (const body of t) {
-        const t0 = performance.now();
-        const { status } = await http.post('/v1/events', body);
-        if (status !== 201) throw new Error(`HTTP ${status}`);
-        latencies.push(performance.now() - t0);
-      }
-    }
-  }),
-);
+const latencies = await postTransfers(http, bodies);
 const httpRate = latencies.length / ((performance.now() - httpStart) / 1000);
 add({
   figure: 'durable ingest over HTTP, 64 clients',

@@ -482,16 +482,27 @@ describe('offline, tampered and rolled back', () => {
 });
 
 describe('output into a pipe', () => {
-  test('a reader that closes the pipe early (custody --help | head) ends the command quietly, exit 0', async () => {
-    const child = spawn(process.execPath, [BIN, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    // Closed before the first write: every write the CLI makes meets EPIPE.
+  /** Runs the real binary with its stdout closed before the first write: every write meets EPIPE. */
+  const withClosedStdout = async (args: string[]) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.destroy();
     let stderr = '';
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
     });
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    expect(stderr).toBe('');
-    expect(code).toBe(0);
+    return { code, stderr };
+  };
+
+  test('a reader that closes the pipe early (custody --help | head) ends the output quietly: exit 0', async () => {
+    expect(await withClosedStdout(['--help'])).toEqual({ code: 0, stderr: '' });
+  });
+
+  test('the command still ends with its own exit code, not a crash or a 0', async () => {
+    // With --json the refusal is written to stdout, into the closed pipe.
+    const args = ['verify', '--bundle', join(root, 'none.json'), '--log-key', 'x', '--json'];
+    const { code, stderr } = await withClosedStdout(args);
+    expect(code).toBe(3);
+    expect(stderr).not.toMatch(/EPIPE|Error:/);
   });
 });

@@ -2,10 +2,11 @@
 import { run } from './main.js';
 
 // A reader that stops early (`custody audit | head`) closes the pipe: what it
-// did not read was not wanted, so that is the end of the output, not a crash.
+// did not read was not wanted. The output ends there and the command runs to
+// its own exit code; `serve` keeps serving (exiting here would drop the group
+// in flight).
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EPIPE') throw error;
-  process.exit(Number(process.exitCode ?? 0));
+  if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
 });
 
 // `serve` resolves once listening and keeps the process alive until a signal.
