@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { generateKeyPair, type KeyPair, readKeyFile, type SignedEvent, signEvent } from '@custody/ledger';
 import { afterAll, expect } from 'vitest';
 
-export const BIN = fileURLToPath(new URL('../packages/cli/dist/bin.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../packages/cli/dist/custody.js', import.meta.url));
 
 export function tempDir(prefix = 'custody-e2e-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
