@@ -13,7 +13,7 @@ import type { JsonObject } from './canonical.js';
 import { CustodyError } from './errors.js';
 import type { LoggedEvent, Policy } from './events/schema.js';
 import { parseEvent } from './events/schema.js';
-import { digestEventJson, verifyMessageAsync } from './events/sign.js';
+import { digestEventJson, verifyEventMessageAsync, verifyMessageAsync } from './events/sign.js';
 import {
   type Assessment,
   assess,
@@ -386,7 +386,11 @@ export class Ledger {
       const missing = indices.filter((_, n) => found[n] === undefined);
       if (missing.length > 0) {
         // The entries not read yet, in one read of the store.
-        const read = this.log.entriesAt(missing).then((entries) => entries.map(toEventEntry));
+        const read = this.log.entriesAt(missing).then((entries) => {
+          const events = entries.map(toEventEntry);
+          for (const e of events) this.startVerifying(e);
+          return events;
+        });
         read.catch(() => undefined); // each entry's promise carries the error to its reader
         for (const [n, i] of missing.entries()) {
           reading.set(
@@ -401,6 +405,23 @@ export class Ledger {
       }
       return Promise.all(indices.map((i, n) => found[n] ?? (reading.get(i) as Promise<EventEntry>)));
     };
+  }
+
+  /**
+   * Starts checking the signature of an entry just read under its signer's
+   * key as admission knows it, while the history goes on gathering, so that
+   * the check that counts (under the key the signer had at that entry, once
+   * the registrations are gathered) finds it done or under way. Only for
+   * parties already in memory: reading one here would cost a trip.
+   */
+  private startVerifying(e: EventEntry): void {
+    const key = this.parties.get(e.event.signer)?.keys.find((k) => k.keyId === e.event.key);
+    if (key === undefined || e.message === undefined) return;
+    try {
+      void verifyEventMessageAsync(e.message, e.sig, partyPublicKey(e.event.signer, key.vkey).key);
+    } catch {
+      // A key that does not parse is the history's own check to report.
+    }
   }
 
   /** The log indices under an index key below `size`, from the scan cache or the store. */

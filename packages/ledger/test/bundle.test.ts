@@ -1,10 +1,11 @@
 import { fc, test as prop } from '@fast-check/vitest';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { type Bundle, parseBundle, verifyBundle } from '../src/bundle.js';
-import { fromBase64 } from '../src/bytes.js';
+import { fromBase64, toBase64 } from '../src/bytes.js';
+import { generateKeyPair } from '../src/keys.js';
 import { hashLeaf, verifyInclusion } from '../src/merkle.js';
 import { ed25519Signer } from '../src/note.js';
-import { generateSecretKey } from '../src/signature.js';
+import { generateSecretKey, type PublicKey, parsePublicKey, sign } from '../src/signature.js';
 import { parseTlogProof } from '../src/tlog-proof.js';
 import { castOf, DAY, transfer, World } from './world.js';
 
@@ -185,6 +186,51 @@ describe('evidence bundles', () => {
     expect(problems.some((p) => /no usable key/.test(p))).toBe(true);
     expect(problems.some((p) => /missing/.test(p))).toBe(true);
     expect(await verifyEventsAsync(changed)).toEqual(problems);
+  });
+
+  test('checks of one signature at the same time share an answer; a forged one is never taken as verified', async () => {
+    const { verifyEventMessageAsync } = await import('../src/events/sign.js');
+    const pair = generateKeyPair('SHARED');
+    const message = new TextEncoder().encode('custody/event/v1\n{"shared":true}');
+    const sig = toBase64(sign(pair.secretKey, message));
+    const forged = flipBase64(sig, 5);
+    const key = parsePublicKey(pair.publicKey) as PublicKey;
+    const other = parsePublicKey(generateKeyPair('OTHER').publicKey) as PublicKey;
+    const at = (s: string, k = key) => verifyEventMessageAsync(message, s, k);
+    expect(await Promise.all([at(sig, other), at(sig), at(forged), at(sig), at(forged)])).toEqual([
+      false,
+      true,
+      false,
+      true,
+      false,
+    ]);
+    expect(await Promise.all([at(forged), at(sig, other), at(sig)])).toEqual([false, false, true]);
+  });
+
+  test('a history read after its signer changed keys judges each event under the key it was signed with', async () => {
+    const w = await World.create();
+    await castOf(w);
+    await transfer(w, { items: ['SN-0100'] });
+    // ACME's events were signed with its first key; now admission knows only the new one,
+    // and the entries are read (and their signatures checked) for the first time after that.
+    const fresh = generateKeyPair('ACME');
+    await w.submit(
+      'REGISTRAR',
+      'party.update',
+      { party: 'ACME' },
+      { name: 'Acme Arms GmbH', roles: ['manufacturer'], country: 'DE', keys: [fresh.vkey] },
+    );
+    const after = await w.history({ serial: 'SN-0100' });
+    expect(after.problems).toEqual([]);
+    expect(after.verdict).toBe('clean');
+    // The same with a forged signature in the mix: still refused.
+    const events = after.events.map((e) =>
+      e.event.signer === 'ACME' && e.event.type === 'item.manufacture'
+        ? { ...e, sig: flipBase64(e.sig, 9) }
+        : e,
+    );
+    const { verifyEventsAsync } = await import('../src/history.js');
+    expect((await verifyEventsAsync(events)).some((p) => /ACME does not verify/.test(p))).toBe(true);
   });
 
   prop.prop([fc.nat(), fc.integer({ min: 1, max: 255 })], { numRuns: 150 })(

@@ -97,8 +97,16 @@ export async function verifyEventMessageAsync(
 ): Promise<boolean> {
   const memo = memoOf(message, sig, key);
   if (verified.has(memo)) return true;
-  const ok = await verifyMessageAsync(message, sig, key);
-  if (ok) remember(memo);
+  // A check already on its way (e.g. started as the entry was read) is shared, not repeated.
+  let ok = verifying.get(memo);
+  if (ok === undefined) {
+    ok = verifyMessageAsync(message, sig, key).then((valid) => {
+      verifying.delete(memo);
+      if (valid) remember(memo);
+      return valid;
+    });
+    verifying.set(memo, ok);
+  }
   return ok;
 }
 
@@ -115,6 +123,8 @@ function remember(memo: string): void {
 
 /** Digests of verified (message, signature, key) triples; about 100 bytes each. */
 const verified = new Set<string>();
+/** Checks of triples under way on the thread pool, by digest. */
+const verifying = new Map<string, Promise<boolean>>();
 const MAX_VERIFIED = 100_000;
 
 /** verifyEvent for a message already formed (see digestEvent); never throws. */
