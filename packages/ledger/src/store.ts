@@ -184,7 +184,8 @@ export class Store {
     try {
       await db.open();
     } catch (cause) {
-      const reason = (cause as { cause?: { message?: string } }).cause?.message ?? String(cause);
+      const inner = (cause as { cause?: { message?: string; code?: string } }).cause;
+      const reason = inner?.message ?? String(cause);
       if (create && /exists/i.test(reason)) {
         throw new CustodyError(
           'CUSTODY_LEDGER_EXISTS',
@@ -195,7 +196,8 @@ export class Store {
           },
         );
       }
-      if (!create && /does not exist/i.test(reason)) {
+      // A missing parent folder fails on LevelDB's lock file: "LOCK: No such file or directory".
+      if (!create && /does not exist|no such file or directory/i.test(reason)) {
         throw new CustodyError(
           'CUSTODY_NO_LEDGER',
           `no ledger in ${dir}; create one first (custody init)`,
@@ -205,7 +207,7 @@ export class Store {
           },
         );
       }
-      if (/lock/i.test(reason)) {
+      if (inner?.code === 'LEVEL_LOCKED') {
         const why = `the ledger in ${dir} is in use by another process (a running node?); stop it, or go through it with --node`;
         throw new CustodyError('CUSTODY_STORAGE', why, 503, { cause });
       }

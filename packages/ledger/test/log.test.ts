@@ -285,6 +285,8 @@ describe('the log', () => {
       'CUSTODY_LEDGER_EXISTS',
     );
     expect(await failsWith(() => Log.open(join(dir, 'nothing-here')))).toBe('CUSTODY_NO_LEDGER');
+    // Not "in use by another process": the folder above it is missing too.
+    expect(await failsWith(() => Log.open(join(dir, 'no-folder', 'nothing-here')))).toBe('CUSTODY_NO_LEDGER');
     expect(await failsWith(() => Log.open(dir, { secretKey: generateSecretKey() }))).toBe(
       'CUSTODY_WRONG_LOG_KEY',
     );
