@@ -412,7 +412,15 @@ describe('offline, tampered and rolled back', () => {
         broke: expected[n],
       });
       expect(r.stdout).toContain('Verdict: INVALID');
+      // Said once, in the checks, under a title that does not claim it verified.
+      expect(r.stdout.match(/✗/g)).toHaveLength(1);
+      expect(r.stdout).toMatch(/^Not verified: serial SN-C0007\n/);
     }
+    const unreadable = join(root, 'unreadable.json');
+    await writeFile(unreadable, '{}');
+    const r = await custody(['verify', '--bundle', unreadable, '--log-key', logKey], env);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/^Not verified: the bundle could not be read\nChecks:\n {2}✗ bundle format: /);
   });
 
   test('audit through the node and of the folder: clean; a changed leaf is named with exit 2', async () => {

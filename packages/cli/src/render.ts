@@ -16,7 +16,8 @@ export function verdictText(out: Output, verdict: Verdict): string {
 
 function subjectText(a: Assessment): string {
   const [kind, id] = Object.entries(a.subject)[0] as [string, string];
-  return `${kind} ${id}`;
+  // An unreadable bundle names no subject (see verifyBundle).
+  return id === '?' ? 'the bundle could not be read' : `${kind} ${id}`;
 }
 
 export function printTimeline(out: Output, a: Assessment): void {
@@ -41,13 +42,18 @@ export function printFlags(out: Output, flags: readonly Flag[]): void {
 }
 
 export function printAssessment(out: Output, a: Assessment, title: string): void {
+  printStory(out, a, title);
+  for (const p of a.problems) out.line(`  ${out.c.red('✗')} ${p}`);
+}
+
+/** The title, the timeline (if there is one) and the flags. */
+function printStory(out: Output, a: Assessment, title: string): void {
   out.line(out.c.bold(`${title}: ${subjectText(a)}`));
-  printTimeline(out, a);
+  if (a.timeline.length > 0) printTimeline(out, a);
   if (a.flags.length > 0) {
     out.line(out.c.bold(`Flags (${a.flags.length}):`));
     printFlags(out, a.flags);
   }
-  for (const p of a.problems) out.line(`  ${out.c.red('✗')} ${p}`);
 }
 
 export function printVerification(
@@ -56,7 +62,8 @@ export function printVerification(
   extra: readonly { name: string; ok: boolean; detail: string }[] = [],
 ): void {
   const { c } = out;
-  printAssessment(out, v, 'Verified offline');
+  // A verification that fails stops at the failed check, which says what broke: it is listed below, once.
+  printStory(out, v, v.verdict === 'invalid' ? 'Not verified' : 'Verified offline');
   out.line(c.bold('Checks:'));
   for (const check of [...v.checks, ...extra])
     out.line(`  ${check.ok ? c.green('✓') : c.red('✗')} ${check.name}: ${check.detail}`);
