@@ -4,7 +4,7 @@
  * tampering, and a log that rolled back.
  */
 import { spawn } from 'node:child_process';
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -377,6 +377,37 @@ describe('refusals and usage errors: exit 3 with the node’s reason', () => {
     expect((await custody(['verify', '--help'])).stdout).toContain(
       'Exit codes: 0 clean, 1 flagged, 2 invalid',
     );
+  });
+
+  test('setup mistakes are named for what they are, and change nothing', async () => {
+    const folder = join(root, 'setup-mistakes');
+    expect((await custody(['init', '--data', folder, '--origin', 'mistakes.test/log'], env)).code).toBe(0);
+    const before = await readdir(folder);
+    const again = await custodyJson<{ error: { code: string; message: string } }>(
+      ['init', '--data', folder, '--origin', 'mistakes.test/log'],
+      env,
+    );
+    expect({ code: again.code, error: again.json.error.code }).toEqual({
+      code: 3,
+      error: 'CUSTODY_LEDGER_EXISTS',
+    });
+    expect(again.json.error.message).toContain(`serve it with "custody serve --data ${folder}"`);
+    expect(await readdir(folder)).toEqual(before);
+    const none = await custody(['serve', '--data', join(root, 'no-such-folder'), '--port', '0'], env);
+    expect({ code: none.code, says: none.stderr.includes('no ledger in') }).toEqual({ code: 3, says: true });
+    const port = await custody(['serve', '--data', folder, '--port', '99999'], env);
+    expect({ code: port.code, says: port.stderr.trim() }).toEqual({
+      code: 3,
+      says: 'custody: --port must be a whole number from 0 to 65535',
+    });
+    const url = await custody(['history', 'SN-C0001', '--node', 'localhost:8080'], env);
+    expect({
+      code: url.code,
+      says: url.stderr.includes("--node: localhost:8080 is not a node's address"),
+    }).toEqual({
+      code: 3,
+      says: true,
+    });
   });
 });
 

@@ -2,7 +2,12 @@
 import { CliError, EXIT } from './exit.js';
 
 export class NodeClient {
-  constructor(readonly base: string) {}
+  constructor(readonly base: string) {
+    const url = URL.canParse(base) ? new URL(base) : undefined;
+    if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+      throw new CliError(`--node: ${base} is not a node's address; give one like http://127.0.0.1:8080`);
+    }
+  }
 
   private async request(path: string, init?: RequestInit): Promise<Response> {
     let response: Response;

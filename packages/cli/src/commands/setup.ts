@@ -1,5 +1,5 @@
 /** Setting up: a ledger and its keys (init), running its node (serve), new keys (keygen). */
-import { mkdir } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   cosignatureVerifier,
@@ -18,7 +18,7 @@ import {
 import type { WitnessEndpoint } from '@custody/node';
 import type { Command } from 'commander';
 import { contextOf } from '../context.js';
-import { CliError } from '../exit.js';
+import { CliError, EXIT } from '../exit.js';
 import { newEventId, nowIso } from '../send.js';
 
 /** Where init puts things inside --data DIR. */
@@ -37,7 +37,20 @@ const int = (name: string) => (value: string) => {
   return n;
 };
 
+const port = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new CliError('--port must be a whole number from 0 to 65535');
+  return n;
+};
+
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 interface ServeFlags {
   data: string;
@@ -106,8 +119,19 @@ export interface InitOptions {
 
 /** Creates the ledger, the node key and the registrar key, and writes the genesis. Returns the log vkey. */
 export async function initLedger(o: InitOptions): Promise<{ logVkey: string; registrarVkey: string }> {
-  await mkdir(o.data, { recursive: true });
   const paths = layout(o.data);
+  // Checked before anything is written, so that a refused init leaves the folder as it was.
+  const present: string[] = [];
+  for (const path of [paths.ledger, paths.nodeKey, paths.registrarKey])
+    if (await exists(path)) present.push(path);
+  if (present.length > 0) {
+    throw new CliError(
+      `${o.data} already holds a ledger (${present.join(', ')}); serve it with "custody serve --data ${o.data}", or choose another --data folder`,
+      EXIT.usage,
+      'CUSTODY_LEDGER_EXISTS',
+    );
+  }
+  await mkdir(o.data, { recursive: true });
   const nodeKey = generateKeyPair(o.origin);
   const registrar = generateKeyPair(o.registrar);
   await writeKeyFile(paths.nodeKey, nodeKey);
@@ -197,7 +221,7 @@ export function setupCommands(program: Command): void {
     .description('run the node on a ledger created by init')
     .requiredOption('--data <dir>', 'the folder given to init')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'port to listen on (0: any free port)', int('--port'), 8080)
+    .option('--port <port>', 'port to listen on (0: any free port)', port, 8080)
     .option('--rate-limit <n>', 'requests per client per minute (0: none)', int('--rate-limit'), 6000)
     .option('--log-level <level>', 'fatal, error, warn, info or debug', 'warn')
     .option('--witness-key <file>', 'also act as a witness (POST /add-checkpoint), cosigning with this key')
@@ -226,6 +250,13 @@ export function setupCommands(program: Command): void {
       if ((o.mirror === undefined) !== (o.logKey === undefined))
         throw new CliError('--mirror and --log-key go together');
       if (o.mirror !== undefined) await mkdir(o.data, { recursive: true });
+      if (o.mirror === undefined && !(await exists(paths.ledger))) {
+        throw new CliError(
+          `no ledger in ${o.data}; create one first (custody init --data ${o.data}), or follow another node with --mirror`,
+          EXIT.usage,
+          'CUSTODY_NO_LEDGER',
+        );
+      }
       const key = o.mirror === undefined ? await readKeyFile(paths.nodeKey) : undefined;
       const witness = await witnessOf(o, paths.witness);
       const { serve, closeOnSignals } = await import('@custody/node');
