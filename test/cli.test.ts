@@ -400,6 +400,32 @@ describe('refusals and usage errors: exit 3 with the node’s reason', () => {
       code: 3,
       says: 'custody: --port must be a whole number from 0 to 65535',
     });
+    const badYear = await custody(
+      [
+        'manufacture',
+        '--serials',
+        'X-1',
+        '--make',
+        'A',
+        '--model',
+        'B',
+        '--category',
+        'C',
+        '--calibre',
+        'D',
+        '--site',
+        'E',
+        '--year',
+        'abc',
+      ],
+      env,
+    );
+    expect({ code: badYear.code, says: badYear.stderr.trim() }).toEqual({
+      code: 3,
+      says: 'custody: --year must be a year, e.g. 2026, not "abc"',
+    });
+    const help = await custody(['licence', 'issue', '--help']);
+    expect(help.stdout).toContain('a licensed item line (repeatable)\n');
     const url = await custody(['history', 'SN-C0001', '--node', 'localhost:8080'], env);
     expect({
       code: url.code,

@@ -1,6 +1,6 @@
 /** The `custody` program: commands, global options, and exit codes. */
 import { CustodyError } from '@custody/ledger';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { demoCommand } from './commands/demo.js';
 import { readCommands } from './commands/read.js';
 import { setupCommands } from './commands/setup.js';
@@ -26,6 +26,10 @@ export function program(): Command {
     .option('--key <file>', 'your key file, for commands that sign (default: $CUSTODY_KEY)')
     .option('--json', 'print one machine-readable JSON document instead of text')
     .showHelpAfterError('(run with --help for usage)')
+    // A repeatable option starts as an empty list: no default worth printing.
+    .configureHelp({
+      optionDescription: (option) => new Help().optionDescription(option).replace(' (default: [])', ''),
+    })
     .addHelpText('after', EXIT_HELP);
   setupCommands(root);
   writeCommands(root);

@@ -115,7 +115,10 @@ export function writeCommands(program: Command): void {
     .requiredOption('--site <site>', 'where it was made')
     .option('--marking-manufacturer <name>', 'manufacturer as marked on the item (default: you)')
     .option('--marking-country <cc>', 'country as marked on the item')
-    .option('--year <year>', 'year as marked on the item')
+    .option('--year <year>', 'year as marked on the item', (value: string) => {
+      if (!/^\d{4}$/.test(value)) throw new CliError(`--year must be a year, e.g. 2026, not "${value}"`);
+      return Number(value);
+    })
     .option('--holder <party>', 'who holds the items once made, if not you')
     .addHelpText(
       'after',
@@ -135,7 +138,7 @@ export function writeCommands(program: Command): void {
           site: string;
           markingManufacturer?: string;
           markingCountry?: string;
-          year?: string;
+          year?: number;
           holder?: string;
         },
         command: Command,
@@ -148,7 +151,7 @@ export function writeCommands(program: Command): void {
         const marking = {
           manufacturer: o.markingManufacturer ?? key.name,
           ...(o.markingCountry === undefined ? {} : { country: o.markingCountry }),
-          ...(o.year === undefined ? {} : { year: Number(o.year) }),
+          ...(o.year === undefined ? {} : { year: o.year }),
         };
         const chunks = chunkSerials(serials);
         const bar = ctx.out.progress(serials.length, 'registering serials');
@@ -176,7 +179,8 @@ export function writeCommands(program: Command): void {
         }
         bar.stop();
         report(ctx, sent);
-        ctx.out.line(`  ${serials.length} serial numbers in ${sent.length} event(s)`);
+        const plural = (n: number, what: string) => `${n.toLocaleString('en')} ${what}${n === 1 ? '' : 's'}`;
+        ctx.out.line(`  ${plural(serials.length, 'serial number')} in ${plural(sent.length, 'event')}`);
       },
     );
 
