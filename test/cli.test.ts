@@ -535,6 +535,14 @@ describe('offline, tampered and rolled back', () => {
     const rolledBack = await as(undefined, ['verify', 'SN-C0001']);
     expect(rolledBack.code).toBe(2);
     expect(rolledBack.stdout).toMatch(/rolled back/);
+    // Nor is its bundle saved as evidence.
+    const stale = join(root, 'rolled-back.custody-bundle.json');
+    const exported = await as(undefined, ['bundle', 'export', 'SN-C0001', '--out', stale]);
+    expect({ code: exported.code, rolledBack: /rolled back/.test(exported.stdout) }).toEqual({
+      code: 2,
+      rolledBack: true,
+    });
+    await expect(readFile(stale)).rejects.toThrow(/ENOENT/);
 
     // The same copy grows differently: two trees of one size signed by one key.
     await ok(

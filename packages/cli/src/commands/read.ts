@@ -217,15 +217,25 @@ export function readCommands(program: Command): void {
       const { vkey } = await resolveLogKey(ctx, o.logKey, client);
       const text = await client.text(`/v1/items/${encodeURIComponent(serial)}/bundle`);
       const verification = await verifyBundle(text, vkey, { now: new Date() });
-      if (verification.verdict === 'invalid') {
-        printVerification(ctx.out, verification);
+      // The same checks as verify, the checkpoint you verified before included (and remembered, as verify does).
+      const trustCheck = await pinCheckpoint(verification, text, vkey, client);
+      if (verification.verdict === 'invalid' || trustCheck?.ok === false) {
+        printVerification(
+          ctx.out,
+          trustCheck === undefined ? verification : { ...verification, verdict: 'invalid' },
+          trustCheck === undefined ? [] : [trustCheck],
+        );
         throw new CliError(
           `the node's bundle for ${serial} does not verify; not saved`,
           EXIT.invalid,
           'CUSTODY_BAD_BUNDLE',
         );
       }
-      await writeFile(o.out, text);
+      try {
+        await writeFile(o.out, text);
+      } catch (e) {
+        throw new CliError(`cannot save ${o.out}: ${(e as Error).message}`);
+      }
       const b = JSON.parse(text) as Bundle;
       ctx.out.result({ file: o.out, entries: b.entries.length, verdict: verification.verdict });
       ctx.out.line(
