@@ -10,11 +10,7 @@ export function toCustodyError(error: unknown, requestId: string): CustodyError 
   if (error instanceof CustodyError) return error;
   const e = error as Partial<FastifyError> & { validation?: unknown; validationContext?: string };
   if (e.validation !== undefined) {
-    return new CustodyError(
-      'CUSTODY_SCHEMA',
-      `${e.validationContext ?? 'request'} ${e.message?.replace(/^\S+ /, '') ?? 'is invalid'}`,
-      400,
-    );
+    return new CustodyError('CUSTODY_SCHEMA', validationMessage(e.validation, e.validationContext), 400);
   }
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -57,4 +53,25 @@ export function sendError(error: CustodyError, request: FastifyRequest, reply: F
     .code(error.status)
     .type('application/json')
     .send({ code: error.code, message: error.message, requestId: request.id });
+}
+
+/** The decimal integers of the query and path schemas (schemas.ts), said in words. */
+const DECIMAL = '^(0|[1-9][0-9]{0,19})$';
+
+/** The first thing wrong with a request's path, query or headers, naming what it is. */
+function validationMessage(validation: unknown, context = 'request'): string {
+  const first = (Array.isArray(validation) ? validation[0] : undefined) as
+    | { instancePath?: string; keyword?: string; message?: string; params?: Record<string, unknown> }
+    | undefined;
+  const where = { querystring: 'query parameter', params: 'path parameter', headers: 'header' }[context];
+  const field = first?.instancePath?.replace(/^\//, '').replaceAll('/', '.') ?? '';
+  const extra =
+    first?.keyword === 'additionalProperties' ? String(first.params?.additionalProperty ?? '') : '';
+  if (extra !== '') return `${where ?? context} ${extra} is not one this endpoint takes`;
+  const what = where !== undefined && field !== '' ? `${where} ${field}` : context;
+  const why =
+    first?.keyword === 'pattern' && first.params?.pattern === DECIMAL
+      ? 'must be a whole number, written in decimal without leading zeros'
+      : (first?.message ?? 'is invalid');
+  return `${what} ${why}`;
 }

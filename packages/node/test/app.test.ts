@@ -430,8 +430,13 @@ describe('reads', () => {
     ).toBe(true);
     await expectRefusal(get(`/v1/proof/inclusion?index=0&size=${size + 1}`), 400, 'CUSTODY_OUT_OF_RANGE');
     await expectRefusal(get('/v1/proof/consistency?from=0'), 400, 'CUSTODY_BAD_PROOF');
-    await expectRefusal(get('/v1/proof/inclusion?index=x'), 400, 'CUSTODY_SCHEMA');
-    await expectRefusal(get('/v1/proof/inclusion?index=1&extra=1'), 400, 'CUSTODY_SCHEMA');
+    // The parameter is named, and the reason is a sentence (not the pattern that refused it).
+    const notNumber = await expectRefusal(get('/v1/proof/inclusion?index=x'), 400, 'CUSTODY_SCHEMA');
+    expect(notNumber.json().message).toBe(
+      'query parameter index must be a whole number, written in decimal without leading zeros',
+    );
+    const extra = await expectRefusal(get('/v1/proof/inclusion?index=1&extra=1'), 400, 'CUSTODY_SCHEMA');
+    expect(extra.json().message).toBe('query parameter extra is not one this endpoint takes');
   });
 
   test('GET /v1/items/:serial, shipments, licences, parties: histories; their bundles verify offline', async () => {
