@@ -370,6 +370,11 @@ describe('refusals and usage errors: exit 3 with the node’s reason', () => {
       error: 'CUSTODY_ROLE_NOT_ALLOWED',
     });
     expect((await custody(['dispatch', '--shipment', 'X'], env)).code).toBe(3);
+    const unknown = await custody(['history', 'SN-NOPE', '--node', node.url], env);
+    expect({ code: unknown.code, says: unknown.stderr.trim() }).toEqual({
+      code: 3,
+      says: 'custody: nothing in the log about serial:SN-NOPE (the node answered 404 CUSTODY_NOT_FOUND)',
+    });
     const dead = await custody(['history', 'SN-C0001', '--node', 'http://127.0.0.1:9'], env);
     expect(dead.code).toBe(3);
     expect(dead.stderr).toContain('cannot reach the node');

@@ -37,8 +37,12 @@ export class NodeClient {
           body.code,
         );
       }
+      // Not found is an answer, not a refusal: say what the node said.
+      const said = body.message ?? response.statusText;
       throw new CliError(
-        `the node refused (${response.status} ${body.code ?? 'error'}): ${body.message ?? response.statusText}`,
+        response.status === 404
+          ? `${said} (the node answered ${response.status} ${body.code ?? 'error'})`
+          : `the node refused (${response.status} ${body.code ?? 'error'}): ${said}`,
         EXIT.usage,
         body.code ?? `HTTP_${response.status}`,
       );
