@@ -13,9 +13,20 @@ import { FastSigner } from '../bench/workload.js';
 
 export const BIN = fileURLToPath(new URL('../packages/cli/dist/custody.js', import.meta.url));
 
+// What a test file started or made, undone when its tests end. Registered
+// here, while the file is collected: vitest ignores a hook registered inside
+// a running test, so a test that fails or times out before stopping its node
+// would leave it running (found twice).
+const nodes = new Set<ChildProcess>();
+const dirs = new Set<string>();
+afterAll(() => {
+  for (const child of nodes) child.kill('SIGKILL');
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'custody-e2e-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  dirs.add(dir);
   return dir;
 }
 
@@ -87,10 +98,7 @@ export function serveNode(
     stderr += d;
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  // A test that fails or times out before stopping its node must not leave it running.
-  afterAll(() => {
-    child.kill('SIGKILL');
-  });
+  nodes.add(child);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
