@@ -68,6 +68,8 @@ function validationMessage(validation: unknown, context = 'request'): string {
   const extra =
     first?.keyword === 'additionalProperties' ? String(first.params?.additionalProperty ?? '') : '';
   if (extra !== '') return `${where ?? context} ${extra} is not one this endpoint takes`;
+  if (first?.keyword === 'required')
+    return `${where ?? context} ${String(first.params?.missingProperty)} is missing`;
   const what = where !== undefined && field !== '' ? `${where} ${field}` : context;
   const why =
     first?.keyword === 'pattern' && first.params?.pattern === DECIMAL

@@ -437,6 +437,8 @@ describe('reads', () => {
     );
     const extra = await expectRefusal(get('/v1/proof/inclusion?index=1&extra=1'), 400, 'CUSTODY_SCHEMA');
     expect(extra.json().message).toBe('query parameter extra is not one this endpoint takes');
+    const missing = await expectRefusal(get('/v1/proof/inclusion'), 400, 'CUSTODY_SCHEMA');
+    expect(missing.json().message).toBe('query parameter index is missing');
   });
 
   test('GET /v1/items/:serial, shipments, licences, parties: histories; their bundles verify offline', async () => {

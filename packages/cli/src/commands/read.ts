@@ -193,13 +193,9 @@ export function readCommands(program: Command): void {
         witnesses: policy.witnesses,
         quorum: policy.quorum,
       });
-      const trustCheck = await pinCheckpoint(verification, bundleText, vkey, client);
-      const final: BundleVerification =
-        trustCheck !== undefined && !trustCheck.ok
-          ? { ...verification, verdict: 'invalid', problems: [...verification.problems, trustCheck.detail] }
-          : verification;
-      ctx.out.result({ ...final, checks: [...final.checks, ...(trustCheck ? [trustCheck] : [])] });
-      printVerification(ctx.out, final, trustCheck ? [trustCheck] : []);
+      const { final, extra } = await withPinnedCheckpoint(verification, bundleText, vkey, client);
+      ctx.out.result({ ...final, checks: [...final.checks, ...extra] });
+      printVerification(ctx.out, final, extra);
       process.exitCode = exitOf(final.verdict);
     });
 
@@ -218,13 +214,9 @@ export function readCommands(program: Command): void {
       const text = await client.text(`/v1/items/${encodeURIComponent(serial)}/bundle`);
       const verification = await verifyBundle(text, vkey, { now: new Date() });
       // The same checks as verify, the checkpoint you verified before included (and remembered, as verify does).
-      const trustCheck = await pinCheckpoint(verification, text, vkey, client);
-      if (verification.verdict === 'invalid' || trustCheck?.ok === false) {
-        printVerification(
-          ctx.out,
-          trustCheck === undefined ? verification : { ...verification, verdict: 'invalid' },
-          trustCheck === undefined ? [] : [trustCheck],
-        );
+      const { final, extra } = await withPinnedCheckpoint(verification, text, vkey, client);
+      if (final.verdict === 'invalid') {
+        printVerification(ctx.out, final, extra);
         throw new CliError(
           `the node's bundle for ${serial} does not verify; not saved`,
           EXIT.invalid,
@@ -297,6 +289,21 @@ function subjectPath(
   ].filter((p) => p !== undefined);
   if (given.length !== 1) throw new CliError('give exactly one of SERIAL, --shipment, --licence or --party');
   return given[0] as string;
+}
+
+/** A verification with the check against the pinned checkpoint added (see pinCheckpoint): invalid if it fails. */
+async function withPinnedCheckpoint(
+  v: BundleVerification,
+  bundleText: string,
+  vkey: string,
+  client: NodeClient | undefined,
+): Promise<{ final: BundleVerification; extra: { name: string; ok: boolean; detail: string }[] }> {
+  const check = await pinCheckpoint(v, bundleText, vkey, client);
+  if (check === undefined) return { final: v, extra: [] };
+  const final: BundleVerification = check.ok
+    ? v
+    : { ...v, verdict: 'invalid', problems: [...v.problems, check.detail] };
+  return { final, extra: [check] };
 }
 
 /** Checks the bundle's checkpoint against the pinned one and pins the larger; see trust.ts. */

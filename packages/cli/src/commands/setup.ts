@@ -31,18 +31,17 @@ export const layout = (dir: string) => ({
   registrarKey: join(dir, 'registrar.key'),
 });
 
-const int = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new CliError(`${name} must be a whole number`);
-  return n;
-};
-
-const port = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new CliError('--port must be a whole number from 0 to 65535');
-  return n;
-};
+const int =
+  (name: string, max = Number.MAX_SAFE_INTEGER) =>
+  (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > max) {
+      throw new CliError(
+        `${name} must be a whole number${max === Number.MAX_SAFE_INTEGER ? '' : ` from 0 to ${max}`}`,
+      );
+    }
+    return n;
+  };
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -221,7 +220,7 @@ export function setupCommands(program: Command): void {
     .description('run the node on a ledger created by init')
     .requiredOption('--data <dir>', 'the folder given to init')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'port to listen on (0: any free port)', port, 8080)
+    .option('--port <port>', 'port to listen on (0: any free port)', int('--port', 65535), 8080)
     .option('--rate-limit <n>', 'requests per client per minute (0: none)', int('--rate-limit'), 6000)
     .option('--log-level <level>', 'fatal, error, warn, info or debug', 'warn')
     .option('--witness-key <file>', 'also act as a witness (POST /add-checkpoint), cosigning with this key')
