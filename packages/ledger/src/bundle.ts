@@ -14,8 +14,8 @@
 import { fromBase64, toBase64, toHex } from './bytes.js';
 import { type OpenCheckpointOptions, openCheckpoint, type VerifiedCheckpoint } from './checkpoint.js';
 import { CustodyError } from './errors.js';
+import { parseEvent } from './events/parse.js';
 import type { CustodyEvent, LoggedEvent } from './events/schema.js';
-import { parseEvent } from './events/schema.js';
 import { eventHash } from './events/sign.js';
 import {
   type Assessment,

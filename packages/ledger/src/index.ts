@@ -28,6 +28,7 @@ export {
 export { commit, type Disclosure, opens } from './commitment.js';
 export { CustodyError, type ErrorCode } from './errors.js';
 export { describe as describeEvent } from './events/describe.js';
+export { parseEvent } from './events/parse.js';
 export {
   type CustodyEvent,
   EVENT_TYPES,
@@ -36,7 +37,6 @@ export {
   eventSchema,
   type LoggedEvent,
   type Policy,
-  parseEvent,
   ROLES,
   type Role,
   VOCABULARY,

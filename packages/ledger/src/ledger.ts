@@ -11,8 +11,8 @@ import { type Bundle, makeBundle } from './bundle.js';
 import { toBase64, toHex } from './bytes.js';
 import type { JsonObject } from './canonical.js';
 import { CustodyError } from './errors.js';
+import { parseEvent } from './events/parse.js';
 import type { LoggedEvent, Policy } from './events/schema.js';
-import { parseEvent } from './events/schema.js';
 import { digestEventJson, verifyEventMessageAsync, verifyMessageAsync } from './events/sign.js';
 import {
   type Assessment,

@@ -6,7 +6,8 @@
  * sender nothing about the log beyond "bad signature".
  */
 import { CustodyError, short } from './errors.js';
-import { type CustodyEvent, type Policy, parseEvent } from './events/schema.js';
+import { parseEvent } from './events/parse.js';
+import type { CustodyEvent, Policy } from './events/schema.js';
 import { digestEvent, type EventDigest, verifyMessage } from './events/sign.js';
 import { chainOf, MAY_SIGN } from './events/vocabulary.js';
 import type { CustodyState, EventRef } from './indexes.js';

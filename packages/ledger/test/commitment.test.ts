@@ -1,7 +1,7 @@
 import { fc, test as prop } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
 import { commit, opens } from '../src/commitment.js';
-import { parseEvent } from '../src/events/schema.js';
+import { parseEvent } from '../src/events/parse.js';
 import { failsWith } from './helpers.js';
 import { LICENCE_BODY } from './world.js';
 

@@ -11,7 +11,7 @@ import { parseBundle, verifyBundle } from '../src/bundle.js';
 import { fromBase64, fromHex, parseUint64 } from '../src/bytes.js';
 import { openCheckpoint, parseCheckpoint } from '../src/checkpoint.js';
 import { CustodyError } from '../src/errors.js';
-import { parseEvent } from '../src/events/schema.js';
+import { parseEvent } from '../src/events/parse.js';
 import { type SignedEvent, signedMessage, verifyEvent } from '../src/events/sign.js';
 import { decodeLeaf } from '../src/leaf.js';
 import { hashLeaf, rootOf, verifyInclusion } from '../src/merkle.js';

@@ -4,9 +4,7 @@
  * OpenAPI document. Every object refuses unknown members, and nothing is
  * coerced or defaulted: an event is judged exactly as its signer signed it.
  */
-import Type, { type Static, type TSchema } from 'typebox';
-import { Compile } from 'typebox/compile';
-import { CustodyError } from '../errors.js';
+import * as Type from 'typebox/type';
 
 const str = (pattern: string, description: string, maxLength = 128) =>
   Type.String({ pattern, maxLength, description });
@@ -35,7 +33,7 @@ export const Commitment = Type.Object(
   { additionalProperties: false, description: 'SHA-256 over salt (≥ 128 bits) and value' },
 );
 const Serials = (maxItems = 5000) => Type.Array(Serial, { minItems: 1, maxItems, uniqueItems: true });
-const obj = <T extends Record<string, TSchema>>(properties: T) =>
+const obj = <T extends Record<string, Type.TSchema>>(properties: T) =>
   Type.Object(properties, { additionalProperties: false });
 
 export const ROLES = [
@@ -80,7 +78,7 @@ export const Policy = obj({
     description: 'how far a claimed time may lie ahead of the node',
   }),
 });
-export type Policy = Static<typeof Policy>;
+export type Policy = Type.Static<typeof Policy>;
 
 const LicenceTerms = {
   exporter: PartyId,
@@ -209,7 +207,8 @@ export const VOCABULARY = {
 export type EventType = keyof typeof VOCABULARY;
 export const EVENT_TYPES = Object.keys(VOCABULARY) as EventType[];
 
-const Envelope = obj({
+/** The members every event has; `subject` and `body` are checked per type. */
+export const Envelope = obj({
   v: Type.Literal(1),
   type: Type.Enum(EVENT_TYPES),
   id: EventId,
@@ -250,96 +249,13 @@ type EventOf<T extends EventType> = {
   signer: string;
   key: string;
   prev: string | null;
-  subject: Static<(typeof VOCABULARY)[T]['subject']>;
-  body: Static<(typeof VOCABULARY)[T]['body']>;
+  subject: Type.Static<(typeof VOCABULARY)[T]['subject']>;
+  body: Type.Static<(typeof VOCABULARY)[T]['body']>;
 };
 
 /** A custody event, discriminated by `type`. */
 export type CustodyEvent = { [T in EventType]: EventOf<T> }[EventType];
 export type EventOfType<T extends EventType> = EventOf<T>;
-
-type Checker = ReturnType<typeof Compile>;
-
-// Compiled on first use: compiling the whole vocabulary up front would add
-// a fifth of a second to every CLI start, most of it for types never seen.
-let envelopeChecker: Checker | undefined;
-const partCheckers = new Map<EventType, { subject: Checker; body: Checker }>();
-
-function envelopeCheck(): Checker {
-  envelopeChecker ??= Compile(Envelope);
-  return envelopeChecker;
-}
-
-function partCheck(type: EventType): { subject: Checker; body: Checker } {
-  let checks = partCheckers.get(type);
-  if (checks === undefined) {
-    checks = { subject: Compile(VOCABULARY[type].subject), body: Compile(VOCABULARY[type].body) };
-    partCheckers.set(type, checks);
-  }
-  return checks;
-}
-
-function firstError(check: Checker, value: unknown, at: string): string | undefined {
-  if (check.Check(value)) return undefined;
-  const errors = [...check.Errors(value)];
-  // Prefer the most specific error (deepest path) over the union's summary.
-  errors.sort((a, b) => b.instancePath.length - a.instancePath.length);
-  const e = errors[0];
-  if (e === undefined) return `${at} is invalid`;
-  const path = `${at}${e.instancePath.replaceAll('/', '.')}`;
-  if (e.keyword === 'additionalProperties') {
-    const extra = (e.params as { additionalProperties?: string[] }).additionalProperties?.join(', ');
-    return `${path} has unknown member(s) ${extra}`;
-  }
-  if (e.keyword === 'required') {
-    const missing = (e.params as { requiredProperties?: string[] }).requiredProperties?.join(', ');
-    return `${path} is missing ${missing}`;
-  }
-  return `${path} ${e.message}`;
-}
-
-const realDate = (text: string): boolean => {
-  const d = new Date(text.length === 10 ? `${text}T00:00:00Z` : text);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === text.slice(0, 10);
-};
-
-/**
- * Checks that `value` is a v1 custody event and returns it typed. The value is
- * not copied or changed; a refusal names the field and what was expected.
- */
-export function parseEvent(value: unknown): CustodyEvent {
-  const fail = (why: string) => new CustodyError('CUSTODY_SCHEMA', `event ${why}`, 400);
-  const envelope = firstError(envelopeCheck(), value, 'event');
-  if (envelope !== undefined) throw fail(envelope.replace(/^event\.?/, '').trim() || 'is not an object');
-  const event = value as CustodyEvent;
-  const checks = partCheck(event.type);
-  for (const part of ['subject', 'body'] as const) {
-    const error = firstError(checks[part], event[part], part);
-    if (error !== undefined) throw fail(error);
-  }
-  for (const [path, text] of datesOf(event)) {
-    if (!realDate(text)) throw fail(`${path} is not a real date (${text})`);
-  }
-  return event;
-}
-
-/** Every date or time field of an event, for the calendar check JSON Schema cannot do. */
-function datesOf(event: CustodyEvent): [string, string][] {
-  const out: [string, string][] = [['time', event.time]];
-  const b = event.body as Record<string, unknown>;
-  for (const key of ['validFrom', 'validUntil', 'compromisedSince']) {
-    if (typeof b[key] === 'string') out.push([`body.${key}`, b[key] as string]);
-  }
-  const terms = (b.terms ?? {}) as Record<string, unknown>;
-  for (const key of ['validFrom', 'validUntil']) {
-    if (typeof terms[key] === 'string') out.push([`body.terms.${key}`, terms[key] as string]);
-  }
-  const euc = (b.euc ?? terms.euc) as Record<string, unknown> | undefined;
-  for (const key of ['issued', 'expires']) {
-    if (typeof euc?.[key] === 'string') out.push([`body.euc.${key}`, euc[key] as string]);
-  }
-  return out;
-}
 
 /** An event as the log holds it: where, when received, and its hash. */
 export interface LoggedEvent {
