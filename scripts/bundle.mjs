@@ -1,7 +1,7 @@
 /**
  * Bundles the built packages into the single files that start: the library
  * (dist/index.js with TypeBox and noble, the package's entry point) and the
- * `custody` program (dist/bin.js with commander and the table and progress
+ * `custody` program (dist/bin.js with commander and the progress
  * packages, run as dist/custody.js). Resolving and reading a few hundred
  * modules cost every `custody` command 300 ms at start, then 60 ms for the
  * CLI's own packages; one file each costs a fraction (BENCHMARKS.md).

@@ -5,8 +5,8 @@
  * Progress bars go to stderr, and only when it is a terminal.
  */
 import { SingleBar } from 'cli-progress';
-import Table from 'cli-table3';
 import pc from 'picocolors';
+import { displayWidth, renderTable } from './table.js';
 
 export interface Output {
   readonly json: boolean;
@@ -49,19 +49,20 @@ export function createOutput(json: boolean): Output {
     note: (text) => process.stderr.write(`${text}\n`),
     table(head, rows) {
       if (json) return;
-      const cells = [head, ...rows].map((r) => r.map((x) => String(x)));
-      const widths = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)) + 2);
+      const cells = rows.map((r) => r.map(String));
+      const widths = head.map(
+        (h, i) => Math.max(...[h, ...cells.map((r) => r[i] ?? '')].map(displayWidth)) + 2,
+      );
       const total = Math.max(80, Math.min(process.stdout.columns ?? 120, 160));
       const fixed = widths.slice(0, -1).reduce((a, b) => a + b, 0) + head.length + 1;
       widths[widths.length - 1] = Math.max(20, Math.min(widths.at(-1) ?? 20, total - fixed));
-      const table = new Table({
-        head: head.map((h) => c.bold(h)),
-        style: { head: [], border: [] },
-        wordWrap: true,
-        colWidths: widths,
-      });
-      table.push(...rows.map((r) => r.map(String)));
-      process.stdout.write(`${table.toString()}\n`);
+      process.stdout.write(
+        `${renderTable(
+          head.map((h) => c.bold(h)),
+          cells,
+          widths,
+        )}\n`,
+      );
     },
     progress(total, label) {
       if (json || process.stderr.isTTY !== true) return { update: () => {}, stop: () => {} };
