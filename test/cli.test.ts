@@ -439,6 +439,19 @@ describe('refusals and usage errors: exit 3 with the node’s reason', () => {
       code: 3,
       says: true,
     });
+    const key = await custody(
+      ['keygen', '--name', 'X-1', '--out', join(root, 'no-such-folder', 'x.key')],
+      env,
+    );
+    expect({ code: key.code, says: key.stderr.trim() }).toEqual({
+      code: 3,
+      says: `custody: cannot write ${join(root, 'no-such-folder', 'x.key')}: its folder does not exist`,
+    });
+    const quorum = await custody(['verify', 'SN-C0001', '--quorum', '2'], env);
+    expect({ code: quorum.code, says: quorum.stderr.trim() }).toEqual({
+      code: 3,
+      says: 'custody: a quorum of 2 needs at least 2 witness keys; 0 given (--witness, or witness lines in --policy)',
+    });
   });
 });
 

@@ -109,3 +109,24 @@ export class CustodyError extends Error {
 export function short(hex: string): string {
   return hex.length > 12 ? `${hex.slice(0, 12)}…` : hex;
 }
+
+/** Why a file could not be written, as a person reads it (Node's own message when none fits). */
+export function whyNotWritten(error: unknown): string {
+  switch ((error as { code?: string }).code) {
+    case 'ENOENT':
+      return 'its folder does not exist';
+    case 'ENOTDIR':
+      return 'part of its path is a file, not a folder';
+    case 'EISDIR':
+      return 'it is a folder';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ENOSPC':
+      return 'the disk is full';
+    case 'EROFS':
+      return 'the file system is read-only';
+    default:
+      return (error as Error).message;
+  }
+}

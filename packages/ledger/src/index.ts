@@ -26,7 +26,7 @@ export {
   type VerifiedCheckpoint,
 } from './checkpoint.js';
 export { commit, type Disclosure, opens } from './commitment.js';
-export { CustodyError, type ErrorCode } from './errors.js';
+export { CustodyError, type ErrorCode, whyNotWritten } from './errors.js';
 export { describe as describeEvent } from './events/describe.js';
 export { parseEvent } from './events/parse.js';
 export {

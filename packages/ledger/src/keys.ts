@@ -5,7 +5,7 @@
  */
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { fromHex, toHex } from './bytes.js';
-import { CustodyError } from './errors.js';
+import { CustodyError, whyNotWritten } from './errors.js';
 import { formatVkey, isKeyName, keyId, keyIdHex, SIG_ED25519 } from './note.js';
 import { generateSecretKey, publicKeyOf } from './signature.js';
 
@@ -60,7 +60,7 @@ export async function writeKeyFile(path: string, key: KeyPair): Promise<void> {
       'CUSTODY_BAD_KEY_FILE',
       exists
         ? `${path} already exists; choose another file (keys are never overwritten)`
-        : `cannot write ${path}`,
+        : `cannot write ${path}: ${whyNotWritten(cause)}`,
       400,
       { cause },
     );

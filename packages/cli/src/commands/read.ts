@@ -23,6 +23,7 @@ import {
   toHex,
   verifyBundle,
   verifyConsistency,
+  whyNotWritten,
 } from '@custody/ledger';
 import { type Command, Option } from 'commander';
 import type { NodeClient } from '../client.js';
@@ -65,8 +66,13 @@ async function witnessPolicy(
       else if (word === 'quorum' && rest[0] !== undefined) quorum ??= groups.get(rest[0]) ?? Number(rest[0]);
     }
   }
-  if (quorum !== undefined && (!Number.isInteger(quorum) || quorum < 0 || quorum > vkeys.length)) {
-    throw new CliError(`--quorum must be a whole number from 0 to the ${vkeys.length} witness(es) given`);
+  if (quorum !== undefined && (!Number.isInteger(quorum) || quorum < 0)) {
+    throw new CliError('the quorum must be a whole number of witnesses, 0 or more');
+  }
+  if (quorum !== undefined && quorum > vkeys.length) {
+    throw new CliError(
+      `a quorum of ${quorum} needs at least ${quorum} witness key${quorum === 1 ? '' : 's'}; ${vkeys.length} given (--witness, or witness lines in --policy)`,
+    );
   }
   const witnesses = vkeys.map((v) => {
     try {
@@ -226,7 +232,7 @@ export function readCommands(program: Command): void {
       try {
         await writeFile(o.out, text);
       } catch (e) {
-        throw new CliError(`cannot save ${o.out}: ${(e as Error).message}`);
+        throw new CliError(`cannot save ${o.out}: ${whyNotWritten(e)}`);
       }
       const b = JSON.parse(text) as Bundle;
       ctx.out.result({ file: o.out, entries: b.entries.length, verdict: verification.verdict });
