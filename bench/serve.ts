@@ -2,7 +2,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const BIN = fileURLToPath(new URL('../packages/cli/dist/custody.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../packages/cli/dist/custody.cjs', import.meta.url));
 
 /**
  * Starts a node on `data` (made by `custody init`) on a free port of

@@ -1,16 +1,25 @@
 /**
  * Bundles the built packages into the single files that start: the library
  * (dist/index.js with TypeBox and noble, the package's entry point) and the
- * `custody` program (dist/bin.js with commander and the progress
- * packages, run as dist/custody.js). Resolving and reading a few hundred
- * modules cost every `custody` command 300 ms at start, then 60 ms for the
- * CLI's own packages; one file each costs a fraction (BENCHMARKS.md).
+ * `custody` program (dist/main.js with the library, commander and the
+ * progress bar, as dist/program.cjs, started by dist/custody.cjs). Resolving
+ * and reading a few hundred modules cost every `custody` command 300 ms at
+ * start, then 60 ms for the CLI's own packages; one file each costs a
+ * fraction (BENCHMARKS.md).
+ *
+ * The program is CommonJS so that its start can use a V8 code cache, made
+ * here by running the demo once (see packages/cli/src/custody.cts): Node 20
+ * offers none for ES modules. It carries its own copy of the library; the
+ * node package, which `serve` and `demo` load, imports the library's bundle
+ * (CustodyError is recognised across the two copies).
  *
  * Kept outside: `level`, which finds its native binary relative to itself,
- * and the workspace packages in the program's bundle, so that a process
- * holds one copy of the library (its error classes, its caches) however the
- * node is loaded.
+ * and the node package (with Fastify), which only `serve` and `demo` load.
  */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 
 const at = (path) => new URL(`../packages/${path}`, import.meta.url).pathname;
@@ -31,11 +40,28 @@ await build({
 });
 await build({
   ...common,
-  entryPoints: [at('cli/dist/bin.js')],
-  outfile: at('cli/dist/custody.js'),
-  external: ['level', '@custody/ledger', '@custody/node'],
-  // The CommonJS packages inside require Node's own modules; an ES module has no `require` of its own.
-  banner: {
-    js: "import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);",
-  },
+  format: 'cjs',
+  entryPoints: [at('cli/dist/main.js')],
+  outfile: at('cli/dist/program.cjs'),
+  external: ['level', '@custody/node'],
+  // import() of a package left outside becomes require(): a script run from
+  // a code cache (vm.Script) has no loader for import(). The node package is
+  // an ES module without top-level await, which require() loads (Node ≥ 20.19).
+  supported: { 'dynamic-import': false },
 });
+
+chmodSync(at('cli/dist/custody.cjs'), 0o755);
+
+// The cache holds what V8 compiled while the demo ran: the code of every
+// command's common path (reading, signing, sending, verifying, printing).
+const cache = at('cli/dist/program.cjs.cache');
+rmSync(cache, { force: true });
+const config = mkdtempSync(join(tmpdir(), 'custody-build-'));
+try {
+  execFileSync(process.execPath, [at('cli/dist/custody.cjs'), 'demo', '--json'], {
+    env: { ...process.env, CUSTODY_WRITE_CODE_CACHE: cache, CUSTODY_CONFIG_DIR: config },
+    stdio: 'ignore',
+  });
+} finally {
+  rmSync(config, { recursive: true, force: true });
+}

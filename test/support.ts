@@ -11,7 +11,7 @@ import { generateKeyPair, type KeyPair, readKeyFile, type SignedEvent, signEvent
 import { afterAll, expect } from 'vitest';
 import { FastSigner } from '../bench/workload.js';
 
-export const BIN = fileURLToPath(new URL('../packages/cli/dist/custody.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../packages/cli/dist/custody.cjs', import.meta.url));
 
 // What a test file started or made, undone when its tests end. Registered
 // here, while the file is collected: vitest ignores a hook registered inside

@@ -91,8 +91,22 @@ export type ErrorCode =
   /** A mirror takes no writes; the message names the log to send them to. */
   | 'CUSTODY_READ_ONLY';
 
+/** Marks a CustodyError made by any copy of this module (see `Symbol.hasInstance` below). */
+const BRAND = Symbol.for('@custody/ledger CustodyError');
+
 export class CustodyError extends Error {
   override readonly name = 'CustodyError';
+  readonly [BRAND] = true;
+
+  /**
+   * A process may hold two copies of this module: the `custody` program
+   * carries the library in its own bundle, and the node package it starts
+   * for `serve` and `demo` imports the library's. An error either copy made
+   * is a CustodyError to both. (It has no subclasses; one would need its own check.)
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+  }
 
   constructor(
     readonly code: ErrorCode,
