@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -375,9 +376,14 @@ describe('refusals and usage errors: exit 3 with the node’s reason', () => {
       code: 3,
       says: 'custody: nothing in the log about serial:SN-NOPE (the node answered 404 CUSTODY_NOT_FOUND)',
     });
-    const dead = await custody(['history', 'SN-C0001', '--node', 'http://127.0.0.1:9'], env);
-    expect(dead.code).toBe(3);
-    expect(dead.stderr).toContain('cannot reach the node');
+    const closed = await freePort();
+    const dead = await custody(['history', 'SN-C0001', '--node', `http://127.0.0.1:${closed}`], env);
+    expect({ code: dead.code, says: dead.stderr.trim() }).toEqual({
+      code: 3,
+      says: `custody: cannot reach the node at http://127.0.0.1:${closed} (connection refused: nothing listens there); start one with "custody serve" or pass --node`,
+    });
+    const blocked = await custody(['history', 'SN-C0001', '--node', 'http://127.0.0.1:9'], env);
+    expect(blocked.stderr).toContain('(fetch will not connect to a port browsers block; choose another)');
     expect((await custody(['--help'])).code).toBe(0);
     expect((await custody(['verify', '--help'])).stdout).toContain(
       'Exit codes: 0 clean, 1 flagged, 2 invalid',
@@ -597,3 +603,13 @@ describe('output into a pipe', () => {
     expect(stderr).not.toMatch(/EPIPE|Error:/);
   });
 });
+
+/** A port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

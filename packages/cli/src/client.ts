@@ -14,9 +14,8 @@ export class NodeClient {
     try {
       response = await fetch(new URL(path, this.base), { ...init, signal: AbortSignal.timeout(60_000) });
     } catch (e) {
-      const why = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
       throw new CliError(
-        `cannot reach the node at ${this.base} (${why}); start one with "custody serve" or pass --node`,
+        `cannot reach the node at ${this.base} (${unreachable(e)}); start one with "custody serve" or pass --node`,
         EXIT.usage,
         'CUSTODY_CONNECTION',
       );
@@ -66,4 +65,24 @@ export class NodeClient {
     });
     return (await response.json()) as T;
   }
+}
+
+/** Why fetch could not reach a node, in words (fetch itself says only "fetch failed"). */
+function unreachable(error: unknown): string {
+  const e = error as Error & { cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError') return 'no answer within 60 s';
+  switch (e.cause?.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused: nothing listens there';
+    case 'ENOTFOUND':
+      return 'no such host';
+    case 'ECONNRESET':
+      return 'the connection was reset';
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
+      return 'the connection timed out';
+  }
+  if (e.cause?.message === 'bad port')
+    return 'fetch will not connect to a port browsers block; choose another';
+  return e.cause?.code ?? e.cause?.message ?? e.message;
 }
