@@ -559,6 +559,12 @@ describe('offline, tampered and rolled back', () => {
     const rolledBack = await as(undefined, ['verify', 'SN-C0001']);
     expect(rolledBack.code).toBe(2);
     expect(rolledBack.stdout).toMatch(/rolled back/);
+    // An audit of the whole log holds it to the same checkpoint.
+    const audited = await as(undefined, ['audit']);
+    expect({ code: audited.code, rolledBack: /the log was rolled back/.test(audited.stdout) }).toEqual({
+      code: 2,
+      rolledBack: true,
+    });
     // Nor is its bundle saved as evidence.
     const stale = join(root, 'rolled-back.custody-bundle.json');
     const exported = await as(undefined, ['bundle', 'export', 'SN-C0001', '--out', stale]);
@@ -575,6 +581,11 @@ describe('offline, tampered and rolled back', () => {
     const forked = await as(undefined, ['verify', 'SN-C0001']);
     expect(forked.code).toBe(2);
     expect(forked.stdout).toMatch(/forked/);
+    const forkAudited = await as(undefined, ['audit']);
+    expect({ code: forkAudited.code, forked: /the log forked/.test(forkAudited.stdout) }).toEqual({
+      code: 2,
+      forked: true,
+    });
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * What this user has verified before, per log origin: the log's key and the
  * largest checkpoint verified. The next verification demands a consistency
- * proof from it, so a log that rolled back or forked is caught.
+ * proof from it (an audit recomputes its root from the entries instead), so
+ * a log that rolled back or forked is caught.
  * Kept in $CUSTODY_CONFIG_DIR, else $XDG_CONFIG_HOME/custody, else ~/.config/custody.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';

@@ -456,6 +456,25 @@ async function auditNode(
     };
   }
   const size = Number(checkpoint.size);
+  // The checkpoint verified before (verify, bundle export, audit): the entries
+  // read must hash to its root at its size, or the log was rolled back or forked.
+  const trust = await loadTrust();
+  const pinned = trust.logs[checkpoint.origin];
+  const before =
+    pinned === undefined ? undefined : openCheckpoint(pinned.checkpoint, ed25519Verifier(vkey)).checkpoint;
+  const beforeSize = Number(before?.size ?? 0);
+  if (beforeSize > size) {
+    return {
+      ok: false,
+      size,
+      checked: 0,
+      problem: {
+        index: size,
+        kind: 'rolled-back',
+        message: `the node's checkpoint is of size ${size}, but you verified size ${beforeSize} before: the log was rolled back`,
+      },
+    };
+  }
   const bar = ctx.out.progress(size, 'auditing');
   const checker = new EventChecker();
   let frontier: Frontier = EMPTY_FRONTIER;
@@ -505,6 +524,16 @@ async function auditNode(
         prev = toHex(h);
         hashes.push(h);
       }
+      if (before !== undefined && start < beforeSize && beforeSize <= start + hashes.length) {
+        const atBefore = extendFrontier(frontier, hashes.slice(0, beforeSize - start)).frontier;
+        if (toHex(frontierRoot(atBefore)) !== toHex(before.root)) {
+          return fail(
+            beforeSize - 1,
+            'forked',
+            `the first ${beforeSize} entries do not hash to the root of the checkpoint you verified before: the log forked`,
+          );
+        }
+      }
       frontier = extendFrontier(frontier, hashes).frontier;
       start += page.entries.length;
       bar.update(start);
@@ -514,6 +543,9 @@ async function auditNode(
   }
   if (toHex(frontierRoot(frontier)) !== toHex(checkpoint.root)) {
     return fail(size - 1, 'root', `the entries do not hash to the root the node signed for size ${size}`);
+  }
+  if (size > beforeSize || pinned === undefined) {
+    await saveTrust({ logs: { ...trust.logs, [checkpoint.origin]: { vkey, checkpoint: note } } });
   }
   return { ok: true, size, checked: size };
 }
