@@ -453,6 +453,12 @@ describe('refusals and usage errors: exit 3 with the node’s reason', () => {
       code: 3,
       says: `custody: cannot write ${join(root, 'no-such-folder', 'x.key')}: its folder does not exist`,
     });
+    // A key made well ends with the registrar's command, the party's id and key filled in.
+    const made = await custody(['keygen', '--name', 'X-2', '--out', join(root, 'x-2.key')], env);
+    const vkey = /Public key: (\S+)/.exec(made.stdout)?.[1];
+    expect(made.stdout).toContain(
+      `custody party register --id X-2 --name "…" --roles … --country … --vkey ${vkey}`,
+    );
     const quorum = await custody(['verify', 'SN-C0001', '--quorum', '2'], env);
     expect({ code: quorum.code, says: quorum.stderr.trim() }).toEqual({
       code: 3,

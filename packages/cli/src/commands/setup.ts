@@ -311,7 +311,7 @@ export function setupCommands(program: Command): void {
       out.line(
         o.witness === true
           ? 'Run it with custody serve … --witness-key <this file>; clients pass the public key to --witness'
-          : 'Ask the registrar to register it: custody party register --id … --vkey <the public key>',
+          : `Ask the registrar to register it: custody party register --id ${key.name} --name "…" --roles … --country … --vkey ${vkey}`,
       );
     });
 }
