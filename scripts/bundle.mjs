@@ -14,7 +14,8 @@
  * (CustodyError is recognised across the two copies).
  *
  * Kept outside: `level`, which finds its native binary relative to itself,
- * and the node package (with Fastify), which only `serve` and `demo` load.
+ * and the node package (with Fastify), which only `serve` and `demo` load;
+ * the cli package depends on both, so that an installed program finds them.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';

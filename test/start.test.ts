@@ -4,8 +4,8 @@
  * and, as the program carries its own copy of the library beside the one the
  * node package imports, a CustodyError from either copy is one to both.
  */
-import { copyFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
@@ -20,6 +20,21 @@ const { load } = createRequire(import.meta.url)(join(dist, 'custody.cjs')) as {
 test('the program starts from the code cache the build left', () => {
   const { program, cacheRejected } = load(join(dist, 'program.cjs'));
   expect({ run: typeof program.run, cacheRejected }).toEqual({ run: 'function', cacheRejected: false });
+});
+
+test('every package the program requires at run time is a dependency of the cli package', () => {
+  // The bundle leaves some packages outside (scripts/bundle.mjs); an installed
+  // CLI finds them only if its own package.json names them.
+  const program = readFileSync(join(dist, 'program.cjs'), 'utf8');
+  const required = new Set([...program.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1] as string));
+  const packages = [...required].filter(
+    (name) => !name.startsWith('node:') && !builtinModules.includes(name),
+  );
+  const { dependencies } = JSON.parse(readFileSync(join(dist, '..', 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+  expect(packages.sort()).toEqual(['@custody/node', 'level']);
+  for (const name of packages) expect(Object.keys(dependencies)).toContain(name);
 });
 
 test('a cache V8 refuses is ignored, and the program compiled from source', () => {
