@@ -567,10 +567,12 @@ describe('offline, tampered and rolled back', () => {
     expect(rolledBack.stdout).toMatch(/rolled back/);
     // An audit of the whole log holds it to the same checkpoint.
     const audited = await as(undefined, ['audit']);
-    expect({ code: audited.code, rolledBack: /the log was rolled back/.test(audited.stdout) }).toEqual({
-      code: 2,
-      rolledBack: true,
-    });
+    expect({
+      code: audited.code,
+      says: /^✗ the node's checkpoint is of size \d+, but you verified size \d+ before: the log was rolled back$/m.test(
+        audited.stdout,
+      ),
+    }).toEqual({ code: 2, says: true });
     // Nor is its bundle saved as evidence.
     const stale = join(root, 'rolled-back.custody-bundle.json');
     const exported = await as(undefined, ['bundle', 'export', 'SN-C0001', '--out', stale]);

@@ -43,3 +43,9 @@ export async function saveTrust(store: TrustStore): Promise<void> {
   await writeFile(tmp, `${JSON.stringify(store, null, 2)}\n`, { mode: 0o600 });
   await rename(tmp, file());
 }
+
+/** Remembers `checkpoint` (a signed note the caller verified under `vkey`) as the largest verified for its log. */
+export async function rememberCheckpoint(origin: string, vkey: string, checkpoint: string): Promise<void> {
+  const store = await loadTrust();
+  await saveTrust({ logs: { ...store.logs, [origin]: { vkey, checkpoint } } });
+}

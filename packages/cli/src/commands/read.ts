@@ -30,7 +30,7 @@ import type { NodeClient } from '../client.js';
 import { type Context, contextOf } from '../context.js';
 import { CliError, EXIT } from '../exit.js';
 import { exitOf, printAssessment, printVerification, verdictText } from '../render.js';
-import { loadTrust, saveTrust } from '../trust.js';
+import { loadTrust, rememberCheckpoint } from '../trust.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -268,16 +268,20 @@ export function readCommands(program: Command): void {
           `${ctx.out.c.green('✓')} audited ${report.checked} entries: every signature, every prev link and every tree hash agree with the signed checkpoint`,
         );
       } else {
-        const where =
-          report.problem?.indexEntry === undefined
-            ? `entry ${report.problem?.index}`
-            : `index entry "${report.problem.indexEntry}"`;
-        ctx.out.line(`${ctx.out.c.red('✗')} ${ctx.out.c.bold(where)}: ${report.problem?.message}`);
-        ctx.out.line(
-          report.problem?.indexEntry === undefined
-            ? `  (${report.checked} entries checked before it)`
-            : `  (all ${report.checked} entries hold up; the custody index disagrees with them: restore the folder from a good copy or a mirror)`,
-        );
+        const problem = report.problem;
+        const x = ctx.out.c.red('✗');
+        if (problem === undefined || CHECKPOINT_PROBLEMS.has(problem.kind)) {
+          // Found before any entry was read; the message names the checkpoint.
+          ctx.out.line(`${x} ${problem?.message ?? 'the audit failed'}`);
+        } else if (problem.indexEntry === undefined) {
+          ctx.out.line(`${x} ${ctx.out.c.bold(`entry ${problem.index}`)}: ${problem.message}`);
+          ctx.out.line(`  (${report.checked} entries checked before it)`);
+        } else {
+          ctx.out.line(`${x} ${ctx.out.c.bold(`index entry "${problem.indexEntry}"`)}: ${problem.message}`);
+          ctx.out.line(
+            `  (all ${report.checked} entries hold up; the custody index disagrees with them: restore the folder from a good copy or a mirror)`,
+          );
+        }
         process.exitCode = EXIT.invalid;
       }
     });
@@ -326,9 +330,7 @@ async function pinCheckpoint(
   const trust = await loadTrust();
   const pinned = trust.logs[fresh.origin];
   const name = 'consistency with the last checkpoint you verified';
-  const save = async () => {
-    await saveTrust({ logs: { ...trust.logs, [fresh.origin]: { vkey, checkpoint: note } } });
-  };
+  const save = () => rememberCheckpoint(fresh.origin, vkey, note);
   if (pinned === undefined) {
     await save();
     return { name, ok: true, detail: `first verification of ${fresh.origin}; remembered size ${fresh.size}` };
@@ -389,6 +391,9 @@ async function pinCheckpoint(
     detail: `the log grew from ${old.size} to ${fresh.size} without rewriting anything (consistency proof verified)`,
   };
 }
+
+/** Audit problems with the checkpoint itself, found before any entry is read. */
+const CHECKPOINT_PROBLEMS = new Set(['checkpoint', 'rolled-back']);
 
 interface AuditOutcome {
   ok: boolean;
@@ -545,7 +550,7 @@ async function auditNode(
     return fail(size - 1, 'root', `the entries do not hash to the root the node signed for size ${size}`);
   }
   if (size > beforeSize || pinned === undefined) {
-    await saveTrust({ logs: { ...trust.logs, [checkpoint.origin]: { vkey, checkpoint: note } } });
+    await rememberCheckpoint(checkpoint.origin, vkey, note);
   }
   return { ok: true, size, checked: size };
 }
