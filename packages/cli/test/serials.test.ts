@@ -1,13 +1,14 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalJson, encodeLeaf, MAX_LEAF_BYTES } from '@custody/ledger';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { chunkSerials, readSerials } from '../src/serials.js';
 
 describe('serial numbers from the command line and CSV files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'custody-cli-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test('a CSV file: first column, header skipped, quotes and blank lines tolerated', async () => {
     const file = join(dir, 'a.csv');

@@ -5,10 +5,18 @@ import { Level } from 'level';
 import { afterAll } from 'vitest';
 import { CustodyError } from '../src/errors.js';
 
+// Registered while the file is collected: vitest ignores a hook registered
+// inside a running test, and most folders are made there (each such test
+// left its folder behind until this).
+const dirs = new Set<string>();
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A fresh folder under the OS temp dir, removed when the test file ends. */
 export function tempDir(prefix = 'custody-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  dirs.add(dir);
   return dir;
 }
 
