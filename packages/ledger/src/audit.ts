@@ -68,8 +68,26 @@ export interface AuditOptions {
   ) => string | undefined | Promise<string | undefined>;
 }
 
-/** Leaves checked between batched reads of their subtree hashes. */
-const CHUNK = 2048;
+/**
+ * Leaves checked between batched reads of their subtree hashes. Small enough
+ * that what a chunk allocates dies young (a chunk of 2,048 kept it alive
+ * into V8's old generation: 230 MB of RSS against 150 on a 31,816-entry log).
+ */
+const CHUNK = 256;
+/**
+ * Chunks whose entry checks may still be answering while the next are read:
+ * the thread pool verifies one chunk's signatures while this thread parses
+ * the next, instead of each side waiting for the other at every chunk.
+ */
+const AHEAD = 4;
+
+/** A chunk that passed its structural checks, its entry checks still answering. */
+interface Answering {
+  readonly first: number;
+  readonly count: number;
+  /** Its first entry problem, in log order, or undefined. */
+  readonly problem: Promise<AuditProblem | undefined>;
+}
 
 export async function auditStore(
   store: Store,
@@ -87,8 +105,30 @@ export async function auditStore(
   let frontier: Frontier = EMPTY_FRONTIER;
   let prev = CHAIN_START;
   let chunk: { index: number; leaf: Uint8Array }[] = [];
+  const answering: Answering[] = [];
 
-  // Checks one chunk of consecutive leaves; returns the first problem in it.
+  // Waits for the oldest chunk's entry checks; what they found, if anything.
+  const settleOldest = async (): Promise<AuditProblem | undefined> => {
+    const oldest = answering.shift() as Answering;
+    const problem = await oldest.problem;
+    if (problem !== undefined) {
+      checked += problem.index - oldest.first;
+      return problem;
+    }
+    checked += oldest.count;
+    options.onProgress?.(checked, size);
+    return undefined;
+  };
+  const settleAll = async (): Promise<AuditProblem | undefined> => {
+    while (answering.length > 0) {
+      const problem = await settleOldest();
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  };
+
+  // Checks one chunk of consecutive leaves; returns the first problem found
+  // so far, in log order.
   const checkChunk = async (): Promise<AuditProblem | undefined> => {
     const hashes = chunk.map((c) => hashLeaf(c.leaf));
     const { frontier: next, created } = extendFrontier(frontier, hashes);
@@ -145,24 +185,24 @@ export async function auditStore(
       return undefined;
     };
     const problem = structural();
+    const first = chunk[0]?.index ?? 0;
+    const count = chunk.length;
+    chunk = [];
     // An entry's own check ran before the structural checks of a later one,
     // and before its own subtree checks, so it comes first if it found anything.
-    for (const entryProblem of late) {
-      const p = await entryProblem;
-      if (p !== undefined) {
-        checked += p.index - (chunk[0]?.index ?? 0);
-        return p;
-      }
-    }
+    const entryProblem = firstFound(late);
+    // Observed now: an audit that stops at an earlier chunk's problem never awaits it.
+    entryProblem.catch(() => undefined);
     if (problem !== undefined) {
-      checked += Math.max(0, problem.index - (chunk[0]?.index ?? 0));
-      return problem;
+      const earlier = await settleAll();
+      if (earlier !== undefined) return earlier;
+      const found = (await entryProblem) ?? problem;
+      checked += Math.max(0, found.index - first);
+      return found;
     }
-    checked += chunk.length;
+    answering.push({ first, count, problem: entryProblem });
     frontier = next;
-    chunk = [];
-    options.onProgress?.(checked, size);
-    return undefined;
+    return answering.length > AHEAD ? settleOldest() : undefined;
   };
 
   let expected = 0;
@@ -194,9 +234,26 @@ export async function auditStore(
   }
   return report(checkAgainstState(state, frontier, prev, verifier));
 
+  /** The last chunk checked, and every chunk's entry checks answered. */
   async function flush(): Promise<AuditProblem | undefined> {
-    return chunk.length === 0 ? undefined : checkChunk();
+    return (chunk.length === 0 ? undefined : await checkChunk()) ?? settleAll();
   }
+}
+
+/**
+ * The first problem found by checks answering in any order, taken in their
+ * given order. Every check is observed, so one that fails after an earlier
+ * problem was found does not go unhandled.
+ */
+async function firstFound(
+  checks: readonly Promise<AuditProblem | undefined>[],
+): Promise<AuditProblem | undefined> {
+  for (const check of checks) check.catch(() => undefined);
+  for (const check of checks) {
+    const found = await check;
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function subtreeProblem(want: StoredSubtree, index: number, have: Uint8Array | undefined): AuditProblem {

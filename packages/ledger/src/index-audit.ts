@@ -20,7 +20,7 @@ import type { KeySpace } from './store.js';
 
 /** Key prefixes whose entries later events overwrite (see indexes.ts). */
 const OVERWRITTEN = new Set(['h', 'p', 'l']);
-const BATCH = 4096;
+const BATCH = 512;
 
 interface Expected {
   readonly key: string;

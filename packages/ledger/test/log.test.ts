@@ -174,6 +174,39 @@ describe('audit names what was changed behind the ledger’s back', () => {
     expect(report.checked).toBe(1234);
   });
 
+  test('entry checks answering late, chunks apart, still give the first problem in log order', async () => {
+    const { dir } = await smallLedger();
+    const raw = await rawDb(dir);
+    const leaf = Buffer.from((await raw.leaves.get(indexKey(3000))) as Uint8Array);
+    leaf[leaf.indexOf('SN-3000') + 6] = '5'.charCodeAt(0);
+    await raw.leaves.put(indexKey(3000), leaf);
+    await raw.db.close();
+    const ledger = await Log.open(dir);
+    // `slow` answer after later entries (and chunks) have been read; `quick` at once.
+    const auditWith = async (slow: number[], quick: number[] = [], failing: number[] = []) => {
+      const progress: number[] = [];
+      const report = await ledger.audit({
+        onProgress: (done) => progress.push(done),
+        checkEntry: (_entry, index) => {
+          if (failing.includes(index)) return Promise.reject(new Error(`check of ${index} failed`));
+          if (quick.includes(index)) return `entry ${index} is bad`;
+          if (!slow.includes(index)) return undefined;
+          return new Promise((resolve) => setTimeout(() => resolve(`entry ${index} is bad`), 100));
+        },
+      });
+      expect(progress.at(-1)).toBe(report.checked);
+      return { kind: report.problem?.kind, index: report.problem?.index, checked: report.checked };
+    };
+    expect(await auditWith([100], [2000])).toEqual({ kind: 'entry', index: 100, checked: 100 });
+    expect(await auditWith([2000])).toEqual({ kind: 'entry', index: 2000, checked: 2000 });
+    expect(await auditWith([2999])).toEqual({ kind: 'entry', index: 2999, checked: 2999 });
+    expect(await auditWith([4000])).toEqual({ kind: 'leaf-hash', index: 3000, checked: 3000 });
+    // A check failing after the problem named is observed, not left to reject unhandled.
+    expect(await auditWith([100], [], [101, 700, 2999])).toEqual({ kind: 'entry', index: 100, checked: 100 });
+    await expect(auditWith([], [], [700])).rejects.toThrow('check of 700 failed');
+    await ledger.close();
+  });
+
   test('a leaf changed so it no longer parses', async () => {
     const { dir } = await smallLedger();
     const raw = await rawDb(dir);
