@@ -13,7 +13,12 @@ import type { JsonObject } from './canonical.js';
 import { CustodyError } from './errors.js';
 import { parseEvent } from './events/parse.js';
 import type { LoggedEvent, Policy } from './events/schema.js';
-import { digestEventJson, verifyEventMessageAsync, verifyMessageAsync } from './events/sign.js';
+import {
+  digestEventJson,
+  verifyEventMessageAsync,
+  verifyMessageAsync,
+  verifyMessageOn,
+} from './events/sign.js';
 import {
   type Assessment,
   assess,
@@ -35,6 +40,7 @@ import { type Party, partyPublicKey } from './registry.js';
 import { type Admitted, admit, Submission } from './sequencer.js';
 import type { KeySpace } from './store.js';
 import type { TileAddress } from './tiles.js';
+import { VerifyPool } from './verify-pool.js';
 
 export type Outcome =
   | { readonly ok: true; readonly receipt: Receipt; readonly duplicate: boolean }
@@ -495,8 +501,10 @@ export class Ledger {
     const firstIndexProblem = (p: AuditProblem | undefined) => {
       if (p !== undefined && (indexProblem === undefined || p.index < indexProblem.index)) indexProblem = p;
     };
+    const pool = new VerifyPool();
+    const verify = verifyMessageOn(pool);
     // Not async: everything but the signature is checked here, in log order,
-    // before the next entry; the signature answers from the thread pool.
+    // before the next entry; the signature answers from the pool's threads.
     const checkEntry = (
       entry: LeafEntry,
       index: number,
@@ -512,6 +520,7 @@ export class Ledger {
       const problems = checker.checkAsync(
         { index, received: entry.received, event, sig: entry.sig, hash },
         message,
+        verify,
       );
       // The index bookkeeping also runs now, in order; only its batched reads answer later.
       return Promise.all([problems, indexes.add(event, hash, index)]).then(([p, indexProblem]) => {
@@ -519,7 +528,12 @@ export class Ledger {
         return p.length > 0 ? p.join('; ') : undefined;
       });
     };
-    const report = await this.log.audit({ ...options, checkEntry });
+    let report: AuditReport;
+    try {
+      report = await this.log.audit({ ...options, checkEntry });
+    } finally {
+      await pool.close();
+    }
     if (!report.ok) return report;
     const problem = indexProblem ?? (await indexes.finish(report.size));
     return problem === undefined ? report : { ...report, ok: false, problem };

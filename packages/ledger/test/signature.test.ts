@@ -1,8 +1,9 @@
 import { verify as opensslVerify } from 'node:crypto';
+import type { Worker } from 'node:worker_threads';
 import { fc, test as prop } from '@fast-check/vitest';
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { concat, fromHex, toHex, utf8 } from '../src/bytes.js';
 import {
   generateSecretKey,
@@ -17,6 +18,7 @@ import {
   verifySignatureFast,
   verifyWithRawKey,
 } from '../src/signature.js';
+import { VerifyPool } from '../src/verify-pool.js';
 import { vectorText } from './vectors.js';
 
 ed.hashes.sha512 = sha512;
@@ -154,14 +156,18 @@ describe('the strict rule', () => {
   });
 });
 
-describe('the fast paths (node:crypto behind the strict pre-checks, async and sync) agree with the reference', () => {
+describe('the fast paths (node:crypto behind the strict pre-checks: async, sync, on worker threads) agree with the reference', () => {
+  const pool = new VerifyPool();
+  afterAll(() => pool.close());
   const agree = async (pub: Uint8Array, message: Uint8Array, sig: Uint8Array) => {
     const key = parsePublicKey(pub);
     const reference = key !== undefined && verifySignature(key, message, sig);
     const fast = key !== undefined && (await verifySignatureAsync(key, message, sig));
     const fastSync = key !== undefined && verifySignatureFast(key, message, sig);
+    const pooled = key !== undefined && (await pool.verify(key, message, sig));
     expect(fast).toBe(reference);
     expect(fastSync).toBe(reference);
+    expect(pooled).toBe(reference);
     return reference;
   };
 
@@ -266,4 +272,61 @@ prop.prop([fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxL
   numRuns: 200,
 })('signing through OpenSSL with a prepared key gives noble’s bytes exactly', (secret, message) => {
   expect(toHex(signerOf(secret)(message))).toBe(toHex(sign(secret, message)));
+});
+
+describe('the verification threads', () => {
+  test('answer each check of a batch for its own key, message and signature', async () => {
+    const pool = new VerifyPool(2);
+    const secrets = [generateSecretKey(), generateSecretKey(), generateSecretKey()];
+    const keys = secrets.map(
+      (s) => parsePublicKey(publicKeyOf(s)) as NonNullable<ReturnType<typeof parsePublicKey>>,
+    );
+    // 1,000 checks in one go: several batches on both threads, answered out of step with each other.
+    const checks = Array.from({ length: 1000 }, (_, i) => {
+      const signer = i % 3;
+      const message = utf8(`message ${i}`);
+      const sig = sign(secrets[signer] as Uint8Array, message);
+      if (i % 7 === 0) sig[40] = (sig[40] as number) ^ 1;
+      const key = keys[i % 5 === 0 ? (signer + 1) % 3 : signer] as (typeof keys)[0];
+      return { expected: i % 7 !== 0 && i % 5 !== 0, answer: pool.verify(key, message, sig) };
+    });
+    const answers = await Promise.all(checks.map((c) => c.answer));
+    expect(answers).toEqual(checks.map((c) => c.expected));
+    await pool.close();
+  });
+
+  test('refuse what is still waiting when stopped or when a thread dies, and every check after', async () => {
+    const secret = generateSecretKey();
+    const key = parsePublicKey(publicKeyOf(secret)) as NonNullable<ReturnType<typeof parsePublicKey>>;
+    const message = utf8('m');
+    const sig = sign(secret, message);
+    const pool = new VerifyPool(1);
+    expect(await pool.verify(key, message, sig)).toBe(true);
+    const waiting = expect(pool.verify(key, message, sig)).rejects.toThrow(
+      'the verification threads were stopped',
+    );
+    await pool.close();
+    await waiting;
+    await expect(pool.verify(key, message, sig)).rejects.toThrow('stopped');
+    // A bad encoding needs no thread: refused at once, even now.
+    expect(await pool.verify(key, message, new Uint8Array(64).fill(0xff))).toBe(false);
+
+    // A thread that dies under its checks (reached through the private field, as nothing public kills one).
+    const dying = new VerifyPool(1);
+    // Batches answered before it died stand; every later check is refused, none left hanging.
+    const checks = Array.from({ length: 3000 }, () =>
+      dying.verify(key, message, sig).then(
+        (ok) => (ok ? 'verified' : 'not valid'),
+        (e: Error) => e.message,
+      ),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    await (dying as unknown as { threads: { worker: Worker }[] }).threads[0]?.worker.terminate();
+    const outcomes = await Promise.all(checks);
+    expect(new Set(outcomes)).toContain('a verification thread stopped');
+    expect(outcomes.filter((o) => o !== 'verified' && o !== 'a verification thread stopped')).toEqual([]);
+    expect(outcomes.at(-1)).toBe('a verification thread stopped');
+    await expect(dying.verify(key, message, sig)).rejects.toThrow('a verification thread stopped');
+    await dying.close();
+  });
 });

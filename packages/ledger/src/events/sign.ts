@@ -5,6 +5,7 @@ import { canonicalBytes, canonicalJson, type JsonObject } from '../canonical.js'
 import { sha256 } from '../hash.js';
 import type { KeyPair } from '../keys.js';
 import { type PublicKey, sign, verifySignatureAsync, verifySignatureFast } from '../signature.js';
+import type { VerifyPool } from '../verify-pool.js';
 import type { CustodyEvent } from './schema.js';
 
 /** Domain separation: these signatures are valid as custody events and nowhere else. */
@@ -137,4 +138,12 @@ export function verifyMessage(message: Uint8Array, sig: string, key: PublicKey):
 export async function verifyMessageAsync(message: Uint8Array, sig: string, key: PublicKey): Promise<boolean> {
   const signature = signatureBytes(sig);
   return signature !== undefined && verifySignatureAsync(key, message, signature);
+}
+
+/** verifyMessageAsync with the equation on `pool`'s own threads (see verify-pool.ts). */
+export function verifyMessageOn(pool: VerifyPool) {
+  return async (message: Uint8Array, sig: string, key: PublicKey): Promise<boolean> => {
+    const signature = signatureBytes(sig);
+    return signature !== undefined && pool.verify(key, message, signature);
+  };
 }

@@ -1,0 +1,154 @@
+/**
+ * Ed25519 checks in bulk on worker threads of their own, for an audit, which
+ * checks every signature of the log. On libuv's thread pool (as
+ * verifySignatureAsync does) they queue in the one FIFO queue LevelDB's reads
+ * use too: the audit's next read waited behind a chunk's worth of verifies,
+ * then the pool waited for the audit to parse it, and both cores idled by
+ * turns. Here the reads keep the thread pool to themselves.
+ *
+ * Same rule as verifySignatureAsync: the strict encoding checks on the
+ * calling thread, OpenSSL's cofactorless equation on a worker; the agreement
+ * test holds it to the reference on the same vectors.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { type PublicKey, signatureEncodingOk } from './signature.js';
+
+/**
+ * The worker, as source: a module file would have to be found next to
+ * whichever bundle the library was loaded from. Keys come as raw bytes once
+ * per batch; the answers as one byte each.
+ */
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { createPublicKey, verify } = require('node:crypto');
+const keyObjects = new Map();
+const keyObject = (raw) => {
+  const x = Buffer.from(raw).toString('base64url');
+  let key = keyObjects.get(x);
+  if (key === undefined) {
+    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+    keyObjects.set(x, key);
+  }
+  return key;
+};
+parentPort.on('message', ({ keys, keyOf, messages, signatures }) => {
+  const table = keys.map(keyObject);
+  const answers = new Uint8Array(messages.length);
+  for (let i = 0; i < messages.length; i++) {
+    try {
+      answers[i] = verify(null, messages[i], table[keyOf[i]], signatures[i]) ? 1 : 0;
+    } catch {
+      answers[i] = 0;
+    }
+  }
+  parentPort.postMessage(answers, [answers.buffer]);
+});
+`;
+
+/** Checks sent to a worker together: enough to make a message's cost small beside 256 verifies. */
+const BATCH = 256;
+
+interface Batch {
+  readonly keys: Uint8Array[];
+  readonly slots: Map<PublicKey, number>;
+  readonly keyOf: number[];
+  readonly messages: Uint8Array[];
+  readonly signatures: Uint8Array[];
+  readonly answers: { resolve: (ok: boolean) => void; reject: (e: Error) => void }[];
+}
+
+const emptyBatch = (): Batch => ({
+  keys: [],
+  slots: new Map(),
+  keyOf: [],
+  messages: [],
+  signatures: [],
+  answers: [],
+});
+
+interface Thread {
+  readonly worker: Worker;
+  /** Batches sent and not answered, oldest first: a worker answers in order. */
+  readonly waiting: Batch['answers'][];
+}
+
+export class VerifyPool {
+  private readonly threads: Thread[];
+  private next = 0;
+  private batch = emptyBatch();
+  private sendScheduled = false;
+  private failure: Error | undefined;
+
+  constructor(size = availableParallelism()) {
+    this.threads = Array.from({ length: Math.max(1, size) }, () => this.start());
+  }
+
+  /**
+   * True only if `signature` is valid for `message` under `key` by the strict
+   * rule. Rejects only if a worker fails, never for a bad signature.
+   */
+  verify(key: PublicKey, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    if (!(message instanceof Uint8Array) || !signatureEncodingOk(signature)) return Promise.resolve(false);
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      const batch = this.batch;
+      let slot = batch.slots.get(key);
+      if (slot === undefined) {
+        slot = batch.keys.push(key.bytes) - 1;
+        batch.slots.set(key, slot);
+      }
+      batch.keyOf.push(slot);
+      batch.messages.push(message);
+      batch.signatures.push(signature);
+      batch.answers.push({ resolve, reject });
+      if (batch.answers.length >= BATCH) this.send();
+      else if (!this.sendScheduled) {
+        // A partial batch goes out once the caller yields.
+        this.sendScheduled = true;
+        setImmediate(() => {
+          this.sendScheduled = false;
+          this.send();
+        });
+      }
+    });
+  }
+
+  /** Stops the workers; checks still waiting are refused. */
+  async close(): Promise<void> {
+    this.fail(new Error('the verification threads were stopped'));
+    await Promise.all(this.threads.map(({ worker }) => worker.terminate()));
+  }
+
+  private send(): void {
+    const batch = this.batch;
+    if (batch.answers.length === 0) return;
+    this.batch = emptyBatch();
+    const thread = this.threads[this.next++ % this.threads.length] as Thread;
+    thread.waiting.push(batch.answers);
+    const { keys, keyOf, messages, signatures } = batch;
+    thread.worker.postMessage({ keys, keyOf, messages, signatures });
+  }
+
+  private start(): Thread {
+    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    // Never what keeps a process alive: an audit closes its pool when done.
+    worker.unref();
+    const thread: Thread = { worker, waiting: [] };
+    worker.on('message', (answers: Uint8Array) => {
+      const waiting = thread.waiting.shift() ?? [];
+      for (const [i, { resolve }] of waiting.entries()) resolve(answers[i] === 1);
+    });
+    worker.on('error', (e) => this.fail(new Error(`a verification thread failed: ${e.message}`)));
+    worker.on('exit', () => this.fail(new Error('a verification thread stopped')));
+    return thread;
+  }
+
+  /** Refuses every check not answered yet, and every later one. */
+  private fail(failure: Error): void {
+    this.failure ??= failure;
+    const refused = [this.batch.answers, ...this.threads.flatMap((t) => t.waiting.splice(0))];
+    this.batch = emptyBatch();
+    for (const answers of refused) for (const { reject } of answers) reject(this.failure);
+  }
+}
