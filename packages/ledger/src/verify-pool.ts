@@ -16,12 +16,14 @@ import { type PublicKey, signatureEncodingOk } from './signature.js';
 
 /**
  * The worker, as source: a module file would have to be found next to
- * whichever bundle the library was loaded from. Keys come as raw bytes once
- * per batch; the answers as one byte each.
+ * whichever bundle the library was loaded from. It runs as CommonJS or as a
+ * module, as the process's flags decide, so it takes its built-ins from
+ * process.getBuiltinModule. Keys come as raw bytes once per batch; the
+ * answers as one byte each.
  */
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const { createPublicKey, verify } = require('node:crypto');
+const { parentPort } = process.getBuiltinModule('node:worker_threads');
+const { createPublicKey, verify } = process.getBuiltinModule('node:crypto');
 const keyObjects = new Map();
 const keyObject = (raw) => {
   const x = Buffer.from(raw).toString('base64url');
@@ -125,6 +127,8 @@ export class VerifyPool {
     if (batch.answers.length === 0) return;
     this.batch = emptyBatch();
     const thread = this.threads[this.next++ % this.threads.length] as Thread;
+    // Checks waiting keep the process alive, as a request on a socket would.
+    if (thread.waiting.length === 0) thread.worker.ref();
     thread.waiting.push(batch.answers);
     const { keys, keyOf, messages, signatures } = batch;
     thread.worker.postMessage({ keys, keyOf, messages, signatures });
@@ -132,15 +136,17 @@ export class VerifyPool {
 
   private start(): Thread {
     const worker = new Worker(WORKER_SOURCE, { eval: true });
-    // Never what keeps a process alive: an audit closes its pool when done.
-    worker.unref();
     const thread: Thread = { worker, waiting: [] };
     worker.on('message', (answers: Uint8Array) => {
       const waiting = thread.waiting.shift() ?? [];
+      if (thread.waiting.length === 0) worker.unref();
       for (const [i, { resolve }] of waiting.entries()) resolve(answers[i] === 1);
     });
     worker.on('error', (e) => this.fail(new Error(`a verification thread failed: ${e.message}`)));
     worker.on('exit', () => this.fail(new Error('a verification thread stopped')));
+    // Idle, never what keeps a process alive (after the listeners: adding a
+    // message listener refs the worker's port again).
+    worker.unref();
     return thread;
   }
 

@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { verify as opensslVerify } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { Worker } from 'node:worker_threads';
 import { fc, test as prop } from '@fast-check/vitest';
 import * as ed from '@noble/ed25519';
@@ -24,6 +27,7 @@ import { vectorText } from './vectors.js';
 ed.hashes.sha512 = sha512;
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
 const hex = (h: string) => fromHex(h);
+const run = promisify(execFile);
 const SMALL_ORDER_HEX = SMALL_ORDER.map(toHex);
 
 interface WycheproofGroup {
@@ -293,6 +297,26 @@ describe('the verification threads', () => {
     const answers = await Promise.all(checks.map((c) => c.answer));
     expect(answers).toEqual(checks.map((c) => c.expected));
     await pool.close();
+  });
+
+  test('keep a process alive while checks wait, and only then: one that leaves its pool open still exits', async () => {
+    const source = fileURLToPath(new URL('../src/verify-pool.ts', import.meta.url));
+    const signature = fileURLToPath(new URL('../src/signature.ts', import.meta.url));
+    const program = `
+      import { VerifyPool } from ${JSON.stringify(source)};
+      import { generateSecretKey, parsePublicKey, publicKeyOf, sign } from ${JSON.stringify(signature)};
+      const secret = generateSecretKey();
+      const message = new Uint8Array([1, 2, 3]);
+      const pool = new VerifyPool();
+      console.log(await pool.verify(parsePublicKey(publicKeyOf(secret)), message, sign(secret, message)));`;
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', program],
+      {
+        timeout: 20_000,
+      },
+    );
+    expect(stdout.trim()).toBe('true');
   });
 
   test('refuse what is still waiting when stopped or when a thread dies, and every check after', async () => {
