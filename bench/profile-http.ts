@@ -5,7 +5,7 @@
  * clients (transfers of seven events in order, as the benchmark does), prints
  * the rate and each side's CPU time per event, and stops the node.
  */
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, type SignedEvent, writeKeyFile } from '@custody/ledger';
@@ -51,3 +51,4 @@ console.log(
 http.close();
 child.kill('SIGTERM');
 await new Promise((resolve) => child.on('exit', resolve));
+rmSync(root, { recursive: true, force: true });

@@ -3,13 +3,14 @@
  * --cpu-prof bench/profile-ingest.ts. Ten groups of about 1,000 pre-signed
  * events of the benchmark's workload, pre-checked then submitted.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, type SignedEvent } from '@custody/ledger';
 import { benchLedger, groupOf } from './workload.js';
 
-const dir = join(mkdtempSync(join(tmpdir(), 'custody-prof-')), 'ledger');
+const root = mkdtempSync(join(tmpdir(), 'custody-prof-'));
+const dir = join(root, 'ledger');
 const { ledger, work } = await benchLedger(dir, generateKeyPair('bench.custody.test/log'));
 const groups: SignedEvent[][] = Array.from({ length: 10 }, () => groupOf(work, 994).events);
 let precheck = 0;
@@ -29,3 +30,4 @@ console.log(
   `${events} events: precheck ${precheck.toFixed(0)} ms, submit ${submit.toFixed(0)} ms, ${rate.toFixed(0)} events/s`,
 );
 await ledger.close();
+rmSync(root, { recursive: true, force: true });
