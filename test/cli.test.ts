@@ -549,6 +549,21 @@ describe('offline, tampered and rolled back', () => {
       ok: false,
       index: 12,
     });
+    // The copy served: the audit through the node names the same entry, not the
+    // broken link of entry 13, which it reaches before entry 12's signature answers.
+    await node.stop();
+    node = await serveNode(copy);
+    const remoteBad = await custodyJson<{ ok: boolean; problem: { index: number; kind: string } }>(
+      ['audit', '--node', node.url, '--log-key', logKey],
+      env,
+    );
+    expect({ code: remoteBad.code, ok: remoteBad.json.ok, problem: remoteBad.json.problem }).toMatchObject({
+      code: 2,
+      ok: false,
+      problem: { index: 12, kind: 'entry' },
+    });
+    await node.stop();
+    node = await serveNode(data);
   });
 
   test('a node that rolls the log back, or forks it, is caught by the checkpoint remembered: exit 2', async () => {

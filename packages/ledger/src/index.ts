@@ -42,12 +42,14 @@ export {
   VOCABULARY,
 } from './events/schema.js';
 export {
+  digestEventJson,
   eventHash,
   type SignedEvent,
   signEvent,
   signedMessage,
   type UnsignedEvent,
   verifyEvent,
+  verifyMessageOn,
 } from './events/sign.js';
 export { chainOf, indexKeysOf, MAY_SIGN, serialsOf } from './events/vocabulary.js';
 export { EMPTY_FRONTIER, extendFrontier, type Frontier, frontierRoot } from './frontier.js';
@@ -71,6 +73,7 @@ export {
   encodeLeaf,
   type LeafEntry,
   MAX_LEAF_BYTES,
+  readLeaf,
 } from './leaf.js';
 export {
   type EventEntry,
@@ -138,6 +141,7 @@ export {
   tilesOf,
 } from './tiles.js';
 export { formatTlogProof, parseTlogProof, type TlogProof } from './tlog-proof.js';
+export { VerifyPool } from './verify-pool.js';
 export {
   LevelWitnessStore,
   Witness,

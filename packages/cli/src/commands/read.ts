@@ -5,11 +5,10 @@ import {
   type Bundle,
   type BundleVerification,
   cosignatureVerifier,
-  decodeLeaf,
+  digestEventJson,
   EMPTY_FRONTIER,
   EventChecker,
   ed25519Verifier,
-  eventHash,
   extendFrontier,
   type Frontier,
   fromBase64,
@@ -20,9 +19,12 @@ import {
   openCheckpoint,
   parseEvent,
   parseVkey,
+  readLeaf,
   toHex,
+  VerifyPool,
   verifyBundle,
   verifyConsistency,
+  verifyMessageOn,
   whyNotWritten,
 } from '@custody/ledger';
 import { type Command, Option } from 'commander';
@@ -482,6 +484,10 @@ async function auditNode(
   }
   const bar = ctx.out.progress(size, 'auditing');
   const checker = new EventChecker();
+  // Signatures are checked on worker threads while this thread reads and
+  // checks the entries after them, and the next page is fetched.
+  const pool = new VerifyPool();
+  const verify = verifyMessageOn(pool);
   let frontier: Frontier = EMPTY_FRONTIER;
   let prev = '0'.repeat(64);
   const fail = (index: number, kind: string, message: string): AuditOutcome => ({
@@ -490,41 +496,62 @@ async function auditNode(
     checked: index,
     problem: { index, kind, message },
   });
+  const fetchPage = (start: number) =>
+    client.json<{ entries: { index: number; leaf: string }[] }>(`/v1/entries?start=${start}&end=${size}`);
   try {
-    for (let start = 0; start < size; ) {
-      const page = await client.json<{ entries: { index: number; leaf: string }[] }>(
-        `/v1/entries?start=${start}&end=${size}`,
-      );
+    let next = size > 0 ? fetchPage(0) : undefined;
+    for (let start = 0; start < size && next !== undefined; ) {
+      const page = await next;
+      next = start + page.entries.length < size ? fetchPage(start + page.entries.length) : undefined;
+      // Keeps an abandoned prefetch (the audit stopped at a problem) from rejecting unobserved.
+      next?.catch(() => undefined);
+      // The page's signature checks, in log order; a problem the page found
+      // stands only if no entry before it had a bad signature.
+      const checks: Promise<AuditOutcome | undefined>[] = [];
+      const signatureProblem = async () => {
+        for (const check of checks) {
+          const outcome = await check;
+          if (outcome !== undefined) return outcome;
+        }
+        return undefined;
+      };
+      // Awaited where it is returned: the pool closes (finally) once the audit is done.
+      const first = async (found: AuditOutcome) => (await signatureProblem()) ?? found;
       if (page.entries.length === 0)
         return fail(start, 'missing-entry', `the node did not return entry ${start}`);
       const hashes: Uint8Array[] = [];
       for (const e of page.entries) {
-        if (e.index !== start + hashes.length)
-          return fail(
-            start + hashes.length,
-            'missing-entry',
-            `the node skipped entry ${start + hashes.length}`,
-          );
-        const bytes = fromBase64(e.leaf);
-        let problems: string[];
+        const index = start + hashes.length;
+        if (e.index !== index)
+          return await first(fail(index, 'missing-entry', `the node skipped entry ${index}`));
+        let bytes: Uint8Array;
         try {
-          const leaf = decodeLeaf(bytes);
+          bytes = fromBase64(e.leaf);
+          const { entry: leaf, eventJson } = readLeaf(bytes);
           if (leaf.index !== e.index)
-            return fail(e.index, 'wrong-index', `entry ${e.index} says it is entry ${leaf.index}`);
+            return await first(
+              fail(e.index, 'wrong-index', `entry ${e.index} says it is entry ${leaf.index}`),
+            );
           if (leaf.prev !== prev)
-            return fail(e.index, 'broken-chain', `entry ${e.index} does not link to entry ${e.index - 1}`);
+            return await first(
+              fail(e.index, 'broken-chain', `entry ${e.index} does not link to entry ${e.index - 1}`),
+            );
           const event = parseEvent(leaf.event);
-          problems = checker.check({
-            index: e.index,
-            received: leaf.received,
-            event,
-            sig: leaf.sig,
-            hash: eventHash(event),
-          });
+          const { message, hash } = digestEventJson(eventJson);
+          const problems = checker.checkAsync(
+            { index: e.index, received: leaf.received, event, sig: leaf.sig, hash },
+            message,
+            verify,
+          );
+          const check = problems.then((p) =>
+            p.length > 0 ? fail(e.index, 'entry', p.join('; ')) : undefined,
+          );
+          // Observed now: one after the problem named is never awaited.
+          check.catch(() => undefined);
+          checks.push(check);
         } catch (err) {
-          return fail(e.index, 'malformed-entry', (err as Error).message);
+          return await first(fail(e.index, 'malformed-entry', (err as Error).message));
         }
-        if (problems.length > 0) return fail(e.index, 'entry', problems.join('; '));
         const h = hashLeaf(bytes);
         prev = toHex(h);
         hashes.push(h);
@@ -532,19 +559,24 @@ async function auditNode(
       if (before !== undefined && start < beforeSize && beforeSize <= start + hashes.length) {
         const atBefore = extendFrontier(frontier, hashes.slice(0, beforeSize - start)).frontier;
         if (toHex(frontierRoot(atBefore)) !== toHex(before.root)) {
-          return fail(
-            beforeSize - 1,
-            'forked',
-            `the first ${beforeSize} entries do not hash to the root of the checkpoint you verified before: the log forked`,
+          return await first(
+            fail(
+              beforeSize - 1,
+              'forked',
+              `the first ${beforeSize} entries do not hash to the root of the checkpoint you verified before: the log forked`,
+            ),
           );
         }
       }
+      const problem = await signatureProblem();
+      if (problem !== undefined) return problem;
       frontier = extendFrontier(frontier, hashes).frontier;
       start += page.entries.length;
       bar.update(start);
     }
   } finally {
     bar.stop();
+    await pool.close();
   }
   if (toHex(frontierRoot(frontier)) !== toHex(checkpoint.root)) {
     return fail(size - 1, 'root', `the entries do not hash to the root the node signed for size ${size}`);
