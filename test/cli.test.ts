@@ -390,6 +390,56 @@ describe('refusals and usage errors: exit 3 with the node’s reason', () => {
     );
   });
 
+  test('a field the event cannot hold is named by the option that set it, and nothing is sent', async () => {
+    const size = async () => (await (await fetch(`${node.url}/v1/checkpoint`)).text()).split('\n')[1];
+    const before = await size();
+    const made = await custodyJson<{ vkey: string }>(
+      ['keygen', '--name', 'FR-X', '--out', join(root, 'fr-x.key')],
+      env,
+    );
+    const register = (country: string, roles: string) =>
+      as('REGISTRAR', [
+        'party',
+        'register',
+        '--id',
+        'FR-X',
+        '--name',
+        'Douane',
+        '--roles',
+        roles,
+        '--country',
+        country,
+        '--vkey',
+        made.json.vkey,
+      ]);
+    const country = await register('fr', 'customs');
+    expect({ code: country.code, says: country.stderr.trim() }).toEqual({
+      code: 3,
+      says: `custody: --country: the event's body.country must match pattern "^[A-Z]{2}$"; nothing was sent`,
+    });
+    const roles = await register('FR', 'customz');
+    expect(roles.stderr.trim()).toBe(
+      "custody: --roles: the event's body.roles.0 must be equal to one of the allowed values; nothing was sent",
+    );
+    const since = await as('REGISTRAR', [
+      'party',
+      'revoke-key',
+      '--party',
+      'DE-CUSTOMS',
+      '--key-id',
+      '1a2b3c4d',
+      '--reason',
+      'test',
+      '--compromised-since',
+      'yesterday',
+    ]);
+    expect({ code: since.code, option: since.stderr.startsWith('custody: --compromised-since: ') }).toEqual({
+      code: 3,
+      option: true,
+    });
+    expect(await size()).toBe(before);
+  });
+
   test('setup mistakes are named for what they are, and change nothing', async () => {
     const folder = join(root, 'setup-mistakes');
     expect((await custody(['init', '--data', folder, '--origin', 'mistakes.test/log'], env)).code).toBe(0);

@@ -10,11 +10,13 @@ import {
   chainOf,
   type EventOfType,
   type EventType,
+  eventProblem,
   type KeyPair,
   type Receipt,
   signEvent,
   verifyReceipt,
 } from '@custody/ledger';
+import type { Command } from 'commander';
 import type { NodeClient } from './client.js';
 import { CliError, EXIT } from './exit.js';
 
@@ -29,13 +31,32 @@ export const newEventId = (): string => randomBytes(16).toString('hex');
 /** Now, to the second, as signers write it. */
 export const nowIso = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
+/**
+ * The option of `command` that set an event field, found by name:
+ * body.compromisedSince is --compromised-since, body.marking.country
+ * --marking-country, body.roles.0 --roles. Undefined when the command has no
+ * option of that name (the field came from elsewhere).
+ */
+export function optionSetting(command: Command, field: string): string | undefined {
+  const names = field
+    .split('.')
+    .slice(1)
+    .filter((part) => !/^\d+$/.test(part));
+  const flag = (parts: string[]) =>
+    `--${parts.map((p) => p.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join('-')}`;
+  return [flag(names.slice(-1)), flag(names.slice(-2))].find((f) =>
+    command.options.some((o) => o.long === f),
+  );
+}
+
 export async function sendEvent<T extends EventType>(
   client: NodeClient,
   key: KeyPair,
   type: T,
   subject: EventOfType<T>['subject'],
   body: EventOfType<T>['body'],
-  options: { time?: string; logKey?: string } = {},
+  /** `command`: the command whose options built the event, to name them if the event is refused here. */
+  options: { time?: string; logKey?: string; command?: Command } = {},
 ): Promise<Sent> {
   const draft = {
     v: 1,
@@ -48,6 +69,16 @@ export async function sendEvent<T extends EventType>(
     subject,
     body,
   } as CustodyEvent;
+  // Checked here, before anything is signed or sent, so that a refusal can
+  // name the option (the node would answer with the event's field).
+  const problem = eventProblem(draft);
+  if (problem !== undefined) {
+    const option = options.command === undefined ? undefined : optionSetting(options.command, problem.field);
+    const field = `the event's ${problem.field || 'form'}`;
+    throw new CliError(
+      `${option === undefined ? field : `${option}: ${field}`} ${problem.why}; nothing was sent`,
+    );
+  }
   const chain = chainOf(draft);
   const prev =
     chain === undefined

@@ -28,7 +28,7 @@ export {
 export { commit, type Disclosure, opens } from './commitment.js';
 export { CustodyError, type ErrorCode, whyNotWritten } from './errors.js';
 export { describe as describeEvent } from './events/describe.js';
-export { parseEvent } from './events/parse.js';
+export { type EventProblem, eventProblem, parseEvent } from './events/parse.js';
 export {
   type CustodyEvent,
   EVENT_TYPES,

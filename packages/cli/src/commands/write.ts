@@ -43,7 +43,7 @@ async function record<T extends EventType>(
 ): Promise<void> {
   const ctx = contextOf(command);
   const key = await ctx.key();
-  report(ctx, [await sendEvent(ctx.client(), key, type, subject, body)]);
+  report(ctx, [await sendEvent(ctx.client(), key, type, subject, body, { command })]);
 }
 
 const EXAMPLE = (lines: string) => `\nExample:\n${lines}\n`;
@@ -172,7 +172,7 @@ export function writeCommands(program: Command): void {
                 site: o.site,
                 ...(o.holder === undefined ? {} : { holder: o.holder }),
               },
-              { logKey },
+              { logKey, command },
             ),
           );
           bar.update(sent.reduce((n, s) => n + (s.event.subject as { serials: string[] }).serials.length, 0));

@@ -10,23 +10,30 @@ import { CustodyError } from '../errors.js';
 import { type Check, envelope, parts } from './checks.generated.js';
 import { type CustodyEvent, Envelope, VOCABULARY } from './schema.js';
 
-function firstError(check: Check, schema: TSchema, value: unknown, at: string): string | undefined {
+/** What is wrong with an event: the field, as a path from the event (e.g. "body.country"), and why. */
+export interface EventProblem {
+  /** Empty when the problem is the event as a whole. */
+  readonly field: string;
+  readonly why: string;
+}
+
+function firstError(check: Check, schema: TSchema, value: unknown, at: string): EventProblem | undefined {
   if (check(value)) return undefined;
   const [, errors] = Errors(schema, value);
   // Prefer the most specific error (deepest path) over the union's summary.
   errors.sort((a, b) => b.instancePath.length - a.instancePath.length);
   const e = errors[0];
-  if (e === undefined) return `${at} is invalid`;
-  const path = `${at}${e.instancePath.replaceAll('/', '.')}`;
+  if (e === undefined) return { field: at, why: 'is invalid' };
+  const field = `${at}${e.instancePath.replaceAll('/', '.')}`;
   if (e.keyword === 'additionalProperties') {
     const extra = (e.params as { additionalProperties?: string[] }).additionalProperties?.join(', ');
-    return `${path} has unknown member(s) ${extra}`;
+    return { field, why: `has unknown member(s) ${extra}` };
   }
   if (e.keyword === 'required') {
     const missing = (e.params as { requiredProperties?: string[] }).requiredProperties?.join(', ');
-    return `${path} is missing ${missing}`;
+    return { field, why: `is missing ${missing}` };
   }
-  return `${path} ${e.message}`;
+  return { field, why: e.message };
 }
 
 const realDate = (text: string): boolean => {
@@ -35,23 +42,38 @@ const realDate = (text: string): boolean => {
 };
 
 /**
+ * What is wrong with `value` as a v1 custody event, or undefined if it is
+ * one: for a signer to check an event before signing it, and say which of
+ * its own inputs set the field.
+ */
+export function eventProblem(value: unknown): EventProblem | undefined {
+  const envelopeProblem = firstError(envelope, Envelope, value, '');
+  if (envelopeProblem !== undefined) {
+    return { field: envelopeProblem.field.replace(/^\./, ''), why: envelopeProblem.why };
+  }
+  const event = value as CustodyEvent;
+  const checks = parts[event.type];
+  for (const part of ['subject', 'body'] as const) {
+    const problem = firstError(checks[part], VOCABULARY[event.type][part], event[part], part);
+    if (problem !== undefined) return problem;
+  }
+  for (const [field, text] of datesOf(event)) {
+    if (!realDate(text)) return { field, why: `is not a real date (${text})` };
+  }
+  return undefined;
+}
+
+/**
  * Checks that `value` is a v1 custody event and returns it typed. The value is
  * not copied or changed; a refusal names the field and what was expected.
  */
 export function parseEvent(value: unknown): CustodyEvent {
-  const fail = (why: string) => new CustodyError('CUSTODY_SCHEMA', `event ${why}`, 400);
-  const refused = firstError(envelope, Envelope, value, 'event');
-  if (refused !== undefined) throw fail(refused.replace(/^event\.?/, '').trim() || 'is not an object');
-  const event = value as CustodyEvent;
-  const checks = parts[event.type];
-  for (const part of ['subject', 'body'] as const) {
-    const error = firstError(checks[part], VOCABULARY[event.type][part], event[part], part);
-    if (error !== undefined) throw fail(error);
+  const problem = eventProblem(value);
+  if (problem !== undefined) {
+    const what = problem.field === '' ? problem.why : `${problem.field} ${problem.why}`;
+    throw new CustodyError('CUSTODY_SCHEMA', `event ${what}`, 400);
   }
-  for (const [path, text] of datesOf(event)) {
-    if (!realDate(text)) throw fail(`${path} is not a real date (${text})`);
-  }
-  return event;
+  return value as CustodyEvent;
 }
 
 /** Every date or time field of an event, for the calendar check JSON Schema cannot do. */
