@@ -95,23 +95,33 @@ const sublevel = (name: string) => (db: Level<Uint8Array, Uint8Array>) =>
 const leaves = sublevel('leaves');
 const meta = sublevel('meta');
 
-/** `custody audit --data` and `custody verify SERIAL` against a node serving the folder. */
+interface AuditJson {
+  ok: boolean;
+  size: number;
+  problem?: { index: number; kind: string; message: string; indexEntry?: string };
+}
+
+/**
+ * `custody audit --data`, then against a node serving the folder `custody
+ * verify SERIAL` and `custody audit --node` (after the verify, so that what the
+ * audit remembers does not change what the verify sees).
+ */
 async function judge(dir: string, configDir = join(root, `config-${copies}`)) {
-  const audit = await custodyJson<{
-    ok: boolean;
-    size: number;
-    problem?: { index: number; kind: string; message: string; indexEntry?: string };
-  }>(['audit', '--data', dir]);
+  const audit = await custodyJson<AuditJson>(['audit', '--data', dir]);
   const node = await serveNode(dir);
-  const verify = await custody(['verify', SERIAL, '--node', node.url, '--log-key', logKey], {
-    CUSTODY_CONFIG_DIR: configDir,
-  });
+  const env = { CUSTODY_CONFIG_DIR: configDir };
+  const verify = await custody(['verify', SERIAL, '--node', node.url, '--log-key', logKey], env);
+  const remote = await custody(['audit', '--node', node.url, '--log-key', logKey, '--json'], env);
   await node.stop();
-  return { audit, verify };
+  return {
+    audit,
+    verify,
+    remote: { code: remote.code, json: JSON.parse(remote.stdout || '{}') as AuditJson },
+  };
 }
 
 describe('a tampered node folder', () => {
-  test('one byte of a stored leaf: audit names the entry; verify fails its inclusion proof', async () => {
+  test('one byte of a stored leaf: both audits name the entry; verify fails its inclusion proof', async () => {
     const victim = nth('item.manufacture').index;
     const dir = await tampered(async (db) => {
       const leaf = Buffer.from((await leaves(db).get(indexKey(victim))) as Uint8Array);
@@ -119,10 +129,14 @@ describe('a tampered node folder', () => {
       leaf[at] = (leaf[at] as number) ^ 1;
       await leaves(db).put(indexKey(victim), leaf);
     });
-    const { audit, verify } = await judge(dir);
+    const { audit, verify, remote } = await judge(dir);
     expect(audit.code).toBe(2);
     expect(audit.json.problem).toMatchObject({ index: victim, kind: 'entry' });
     expect(audit.json.problem?.message).toBe(`entry ${victim}: the signature of ACME does not verify`);
+    expect({ code: remote.code, problem: remote.json.problem }).toEqual({
+      code: 2,
+      problem: audit.json.problem,
+    });
     expect(verify.code).toBe(2);
     expect(verify.stdout).toContain(
       `✗ inclusion proofs: entry ${victim}: its leaf is not in the signed tree`,
@@ -132,23 +146,29 @@ describe('a tampered node folder', () => {
   test('an entry deleted: audit names it; the node cannot serve the evidence and verify exits 2 saying why', async () => {
     const victim = nth('shipment.transit').index;
     const dir = await tampered((db) => leaves(db).del(indexKey(victim)));
-    const { audit, verify } = await judge(dir);
+    const { audit, verify, remote } = await judge(dir);
     expect(audit.code).toBe(2);
     expect(audit.json.problem).toMatchObject({ index: victim, kind: 'missing-entry' });
+    // The node cannot serve the entry either: the audit through it exits 2 too.
+    expect(remote.code).toBe(2);
     expect(verify.code).toBe(2);
     expect(verify.stderr).toContain(`the node's log is damaged: entry ${victim} is missing from the store`);
   });
 
-  test('two entries swapped: audit names the first; verify fails its inclusion proof', async () => {
+  test('two entries swapped: both audits name the first; verify fails its inclusion proof', async () => {
     const [a, b] = [nth('shipment.transit', 0).index, nth('shipment.transit', 1).index];
     const dir = await tampered(async (db) => {
       const [la, lb] = [await leaves(db).get(indexKey(a)), await leaves(db).get(indexKey(b))];
       await leaves(db).put(indexKey(a), lb as Uint8Array);
       await leaves(db).put(indexKey(b), la as Uint8Array);
     });
-    const { audit, verify } = await judge(dir);
+    const { audit, verify, remote } = await judge(dir);
     expect(audit.code).toBe(2);
     expect(audit.json.problem).toMatchObject({ index: a, kind: 'wrong-index' });
+    expect({ code: remote.code, problem: remote.json.problem }).toMatchObject({
+      code: 2,
+      problem: { index: a, kind: 'wrong-index' },
+    });
     expect(verify.code).toBe(2);
     expect(verify.stdout).toContain(`✗ inclusion proofs: entry ${a}: its leaf is not in the signed tree`);
   });
@@ -161,9 +181,12 @@ describe('a tampered node folder', () => {
       expect(await space.get(key)).toBe('');
       await space.del(key);
     });
-    const { audit, verify } = await judge(dir);
+    const { audit, verify, remote } = await judge(dir);
     expect(audit.code).toBe(2);
     expect(audit.json.problem).toMatchObject({ index: victim.index, kind: 'index-entry' });
+    // The log itself is intact: an audit through the node, which sees the log
+    // and not the node's indexes, finds it sound; the folder's audit does not.
+    expect(remote.code).toBe(0);
     expect(audit.json.problem?.indexEntry).toBe(
       `i / shipment:${victim.shipment} / ${victim.index.toString(16).padStart(16, '0')}`,
     );
@@ -181,9 +204,10 @@ describe('a tampered node folder', () => {
     const state = (await meta(old).get(Buffer.from('state'))) as Uint8Array;
     await old.close();
     const dir = await tampered((db) => meta(db).put(Buffer.from('state'), state));
-    const { audit, verify } = await judge(dir, config);
+    const { audit, verify, remote } = await judge(dir, config);
     expect(audit.code).toBe(2);
     expect(audit.json.problem).toMatchObject({ index: audit.json.size, kind: 'extra-entry' });
+    expect({ code: remote.code, kind: remote.json.problem?.kind }).toEqual({ code: 2, kind: 'rolled-back' });
     expect(verify.code).toBe(2);
     expect(verify.stdout).toMatch(
       /✗ consistency with the last checkpoint you verified: .*it was rolled back/,
