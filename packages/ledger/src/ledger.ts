@@ -12,7 +12,7 @@ import { toBase64, toHex } from './bytes.js';
 import type { JsonObject } from './canonical.js';
 import { CustodyError } from './errors.js';
 import { parseEvent } from './events/parse.js';
-import type { LoggedEvent, Policy } from './events/schema.js';
+import type { CustodyEvent, LoggedEvent, Policy } from './events/schema.js';
 import {
   digestEventJson,
   verifyEventMessageAsync,
@@ -37,7 +37,7 @@ import type { Hash } from './merkle.js';
 import { EntryCache, IndexScanCache } from './read-cache.js';
 import type { Receipt } from './receipt.js';
 import { type Party, partyPublicKey } from './registry.js';
-import { type Admitted, admit, Submission } from './sequencer.js';
+import { type Admitted, admit, badSignature, Submission } from './sequencer.js';
 import type { KeySpace } from './store.js';
 import type { TileAddress } from './tiles.js';
 import { VerifyPool } from './verify-pool.js';
@@ -151,16 +151,49 @@ export class Ledger {
     await this.log.settle();
     const state = new CustodyState(this.space, this.parties, true);
     const first = this.log.size;
+    // Read first, so that the group's index reads go out together, as a node's do.
+    const read = leaves.map((leaf) => {
+      try {
+        const { event, sig, received } = decodeLeaf(leaf);
+        return { submission: Submission.read({ event, sig }), received };
+      } catch (e) {
+        if (!(e instanceof CustodyError)) throw e;
+        return e;
+      }
+    });
+    await state.prefetch(read.flatMap((r) => (r instanceof CustodyError ? [] : [r.submission.event])));
+    // The group is taken whole or not at all, so each signature is checked on
+    // the thread pool under the key admission finds, while the entries after
+    // it are admitted; the first refusal in log order is the one reported.
+    const signatures: { index: number; event: CustodyEvent; valid: Promise<boolean> }[] = [];
+    const refusal = (index: number, e: CustodyError) =>
+      new CustodyError(
+        'CUSTODY_BAD_PROOF',
+        `the source log's entry ${index} would be refused here: ${e.message}`,
+        502,
+      );
+    const firstBadSignature = async (before: number): Promise<CustodyError | undefined> => {
+      for (const { index, event, valid } of signatures) {
+        if (index >= before) break;
+        if (!(await valid)) return refusal(index, badSignature(event));
+      }
+      return undefined;
+    };
     let policy = this.policy;
-    for (const [i, leaf] of leaves.entries()) {
+    for (const [i, leaf] of read.entries()) {
       const index = first + i;
       try {
-        const entry = decodeLeaf(leaf);
-        const admission = await admit({ event: entry.event, sig: entry.sig }, state, {
+        if (leaf instanceof CustodyError) throw leaf;
+        const { submission } = leaf;
+        const admission = await admit(submission, state, {
           index,
           origin: this.log.origin,
           policy,
-          now: new Date(entry.received),
+          now: new Date(leaf.received),
+          verify: (message, sig, key) => {
+            signatures.push({ index, event: submission.event, valid: verifyMessageAsync(message, sig, key) });
+            return true;
+          },
         });
         if (admission.kind !== 'new')
           throw new CustodyError('CUSTODY_REPLAY', `it repeats entry ${admission.ref.index}`, 409);
@@ -168,13 +201,11 @@ export class Ledger {
         if (event.type === 'ledger.genesis') policy = event.body.policy;
       } catch (e) {
         if (!(e instanceof CustodyError)) throw e;
-        throw new CustodyError(
-          'CUSTODY_BAD_PROOF',
-          `the source log's entry ${index} would be refused here: ${e.message}`,
-          502,
-        );
+        throw (await firstBadSignature(index)) ?? refusal(index, e);
       }
     }
+    const forged = await firstBadSignature(Number.POSITIVE_INFINITY);
+    if (forged !== undefined) throw forged;
     const writes = state.takeWrites();
     let result: Awaited<ReturnType<Log['appendVerified']>>;
     try {
@@ -217,8 +248,7 @@ export class Ledger {
       if (await verifyMessageAsync(submission.digest.message, submission.sig, publicKey)) {
         return { submission: submission.verified(key.vkey) };
       }
-      const why = `the signature does not verify with ${event.signer}'s key ${event.key}; sign the event exactly as sent`;
-      return { error: new CustodyError('CUSTODY_BAD_SIGNATURE', why, 401) };
+      return { error: badSignature(event) };
     } catch (e) {
       if (e instanceof CustodyError) return { error: e };
       throw e;

@@ -12,6 +12,7 @@ import { digestEvent, type EventDigest, verifyMessage } from './events/sign.js';
 import { chainOf, MAY_SIGN } from './events/vocabulary.js';
 import type { CustodyState, EventRef } from './indexes.js';
 import { applyPartyEvent, type Party, partyPublicKey } from './registry.js';
+import type { PublicKey } from './signature.js';
 
 export interface Admitted {
   readonly event: CustodyEvent;
@@ -32,6 +33,12 @@ export interface AdmissionContext {
   /** The genesis policy, once there is a genesis. */
   readonly policy: Policy | undefined;
   readonly now: Date;
+  /**
+   * Checks the event's signature; by default here and now. A caller that
+   * takes a group whole or not at all (a mirror) may start the check and
+   * answer true, and refuse the group if the check later fails (badSignature).
+   */
+  readonly verify?: (message: Uint8Array, sig: string, key: PublicKey) => boolean;
 }
 
 /**
@@ -68,6 +75,15 @@ export class Submission {
 
 const refuse = (code: CustodyError['code'], status: number, message: string) =>
   new CustodyError(code, message, status);
+
+/** The refusal of an event whose signature does not verify under its signer's key. */
+export function badSignature(event: Pick<CustodyEvent, 'signer' | 'key'>): CustodyError {
+  return refuse(
+    'CUSTODY_BAD_SIGNATURE',
+    401,
+    `the signature does not verify with ${event.signer}'s key ${event.key}; sign the event exactly as sent`,
+  );
+}
 
 function readSubmission(input: unknown): { event: unknown; sig: string } {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
@@ -121,13 +137,13 @@ export async function admit(input: unknown, state: CustodyState, ctx: AdmissionC
   }
   if (
     submission.verifiedWith !== key.vkey &&
-    !verifyMessage(submission.digest.message, submission.sig, partyPublicKey(signer.id, key.vkey).key)
+    !(ctx.verify ?? verifyMessage)(
+      submission.digest.message,
+      submission.sig,
+      partyPublicKey(signer.id, key.vkey).key,
+    )
   ) {
-    throw refuse(
-      'CUSTODY_BAD_SIGNATURE',
-      401,
-      `the signature does not verify with ${event.signer}'s key ${event.key}; sign the event exactly as sent`,
-    );
+    throw badSignature(event);
   }
 
   // Authentic from here on. A retry of the same event gets its receipt back.

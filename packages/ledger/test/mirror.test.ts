@@ -1,7 +1,10 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { verifyBundle } from '../src/bundle.js';
+import { decodeLeaf } from '../src/leaf.js';
 import { Ledger } from '../src/ledger.js';
+import { Log } from '../src/log.js';
+import { generateSecretKey } from '../src/signature.js';
 import { failsWith, tempDir } from './helpers.js';
 import { castOf, transfer, World } from './world.js';
 
@@ -103,5 +106,58 @@ describe('a mirror ledger', () => {
     expect((await mirror.audit()).ok).toBe(true);
     await mirror.close();
     await stranger.ledger.close();
+  });
+
+  test('refuses a source that signed a tree holding a forged event, naming the first refusal in log order', async () => {
+    // A source log whose own key signs whatever it appends: the primary's
+    // events, with some signatures changed and one event broken. Nothing is
+    // written unless all of it is accepted.
+    const source = async (change: (index: number, sig: string) => string, broken?: number) => {
+      const log = await Log.create(join(tempDir(), 'source'), {
+        origin: primary.ledger.origin,
+        secretKey: generateSecretKey(),
+      });
+      const entries = (await leavesOf(primary.ledger, 0, primary.ledger.size)).map((leaf) =>
+        decodeLeaf(leaf),
+      );
+      await log.append(
+        entries.map((e, i) => ({
+          received: e.received,
+          event: i === broken ? { ...e.event, v: 2 } : e.event,
+          sig: change(i, e.sig),
+        })),
+      );
+      const leaves = await Promise.all(entries.map(async (_, i) => (await log.entry(i)).leaf));
+      const mirror = await Ledger.createMirror(join(tempDir(), 'mirror'), { logVkey: log.logVkey });
+      const refused = await mirror.replicate(leaves, log.checkpoint).then(
+        () => 'accepted',
+        (e: Error) => e.message,
+      );
+      expect(mirror.size).toBe(refused === 'accepted' ? leaves.length : 0);
+      await mirror.close();
+      await log.close();
+      return refused;
+    };
+    const forge = (at: number[]) => (index: number, sig: string) => {
+      if (!at.includes(index)) return sig;
+      const bytes = Buffer.from(sig, 'base64');
+      bytes[5] = (bytes[5] as number) ^ 1;
+      return bytes.toString('base64');
+    };
+    const signer = (index: number) => decodeLeaf(primaryLeaves[index] as Uint8Array).event.signer;
+    const primaryLeaves = await leavesOf(primary.ledger, 0, primary.ledger.size);
+    expect(await source(forge([12]))).toBe(
+      `the source log's entry 12 would be refused here: the signature does not verify with ${signer(12)}'s key ${decodeLeaf(primaryLeaves[12] as Uint8Array).event.key}; sign the event exactly as sent`,
+    );
+    // Two forged: the first is named. A forged one before a broken one: the forged.
+    expect(await source(forge([15, 9]))).toMatch(
+      /^the source log's entry 9 would be refused here: the signature/,
+    );
+    expect(await source(forge([9]), 14)).toMatch(
+      /^the source log's entry 9 would be refused here: the signature/,
+    );
+    // A broken one before a forged one: the broken.
+    expect(await source(forge([14]), 9)).toMatch(/^the source log's entry 9 would be refused here: event/);
+    expect(await source(forge([]))).toBe('accepted');
   });
 });
