@@ -5,8 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { ed25519Signer, generateSecretKey, signCheckpoint } from '@custody/ledger';
 import { Level } from 'level';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { BIN, custody, custodyJson, type Served, serveNode, tempDir } from './support.js';
@@ -697,3 +699,46 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+describe('a node that serves what is not a log', () => {
+  test('a leaf that is not base64: audit --node names it as a malformed entry, exit 2', async () => {
+    const origin = 'hostile.custody.test/log';
+    const signer = ed25519Signer(origin, generateSecretKey());
+    const checkpoint = signCheckpoint({ origin, size: 2n, root: new Uint8Array(32), extensions: [] }, signer);
+    // A node of its own making: a validly signed checkpoint, then entries that are not entries.
+    const server = createHttpServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      if (url.pathname === '/v1/checkpoint') return res.end(checkpoint);
+      if (url.pathname === '/v1/entries') {
+        res.setHeader('content-type', 'application/json');
+        return res.end(JSON.stringify({ entries: [{ index: 0, leaf: '%%% not base64 %%%' }] }));
+      }
+      res.statusCode = 404;
+      res.end(JSON.stringify({ code: 'CUSTODY_NOT_FOUND', message: 'no such thing' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const audited = await custodyJson<{
+        ok: boolean;
+        problem: { index: number; kind: string; message: string };
+      }>(['audit', '--node', `http://127.0.0.1:${port}`, '--log-key', signer.vkey], {
+        CUSTODY_CONFIG_DIR: join(root, 'config-hostile'),
+      });
+      expect({
+        code: audited.code,
+        ok: audited.json.ok,
+        index: audited.json.problem.index,
+        kind: audited.json.problem.kind,
+      }).toEqual({
+        code: 2,
+        ok: false,
+        index: 0,
+        kind: 'malformed-entry',
+      });
+      expect(audited.json.problem.message).toContain('base64');
+    } finally {
+      server.close();
+    }
+  });
+});
