@@ -76,8 +76,8 @@ export interface AuditOptions {
 const CHUNK = 256;
 /**
  * Chunks whose entry checks may still be answering while the next are read:
- * the thread pool verifies one chunk's signatures while this thread parses
- * the next, instead of each side waiting for the other at every chunk.
+ * other threads check one chunk's signatures while this one parses the next,
+ * instead of each side waiting for the other at every chunk.
  */
 const AHEAD = 4;
 
