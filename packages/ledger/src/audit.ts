@@ -242,12 +242,10 @@ export async function auditStore(
 
 /**
  * The first problem found by checks answering in any order, taken in their
- * given order. Every check is observed, so one that fails after an earlier
- * problem was found does not go unhandled.
+ * given (log) order. Every check is observed, so one that fails after an
+ * earlier problem was found does not go unhandled.
  */
-async function firstFound(
-  checks: readonly Promise<AuditProblem | undefined>[],
-): Promise<AuditProblem | undefined> {
+export async function firstFound<T>(checks: readonly Promise<T | undefined>[]): Promise<T | undefined> {
   for (const check of checks) check.catch(() => undefined);
   for (const check of checks) {
     const found = await check;

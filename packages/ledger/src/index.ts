@@ -1,5 +1,11 @@
 /** @custody/ledger: the public surface. Everything not exported here is internal. */
-export type { AuditOptions, AuditProblem, AuditProblemKind, AuditReport } from './audit.js';
+export {
+  type AuditOptions,
+  type AuditProblem,
+  type AuditProblemKind,
+  type AuditReport,
+  firstFound,
+} from './audit.js';
 export {
   BUNDLE_FORMAT,
   type Bundle,

@@ -6,7 +6,7 @@
  * inclusion offline.
  */
 
-import type { AuditOptions, AuditProblem, AuditReport } from './audit.js';
+import { type AuditOptions, type AuditProblem, type AuditReport, firstFound } from './audit.js';
 import { type Bundle, makeBundle } from './bundle.js';
 import { toBase64, toHex } from './bytes.js';
 import type { JsonObject } from './canonical.js';
@@ -172,13 +172,14 @@ export class Ledger {
         `the source log's entry ${index} would be refused here: ${e.message}`,
         502,
       );
-    const firstBadSignature = async (before: number): Promise<CustodyError | undefined> => {
-      for (const { index, event, valid } of signatures) {
-        if (index >= before) break;
-        if (!(await valid)) return refusal(index, badSignature(event));
-      }
-      return undefined;
-    };
+    const firstBadSignature = (before: number) =>
+      firstFound(
+        signatures
+          .filter(({ index }) => index < before)
+          .map(({ index, event, valid }) =>
+            valid.then((ok) => (ok ? undefined : refusal(index, badSignature(event)))),
+          ),
+      );
     let policy = this.policy;
     for (const [i, leaf] of read.entries()) {
       const index = first + i;

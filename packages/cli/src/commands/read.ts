@@ -11,6 +11,7 @@ import {
   ed25519Verifier,
   extendFrontier,
   type Frontier,
+  firstFound,
   fromBase64,
   frontierRoot,
   hashLeaf,
@@ -508,15 +509,8 @@ async function auditNode(
       // The page's signature checks, in log order; a problem the page found
       // stands only if no entry before it had a bad signature.
       const checks: Promise<AuditOutcome | undefined>[] = [];
-      const signatureProblem = async () => {
-        for (const check of checks) {
-          const outcome = await check;
-          if (outcome !== undefined) return outcome;
-        }
-        return undefined;
-      };
       // Awaited where it is returned: the pool closes (finally) once the audit is done.
-      const first = async (found: AuditOutcome) => (await signatureProblem()) ?? found;
+      const first = async (found: AuditOutcome) => (await firstFound(checks)) ?? found;
       if (page.entries.length === 0)
         return fail(start, 'missing-entry', `the node did not return entry ${start}`);
       const hashes: Uint8Array[] = [];
@@ -546,7 +540,7 @@ async function auditNode(
           const check = problems.then((p) =>
             p.length > 0 ? fail(e.index, 'entry', p.join('; ')) : undefined,
           );
-          // Observed now: one after the problem named is never awaited.
+          // Observed now, should the audit end by a throw before firstFound sees it.
           check.catch(() => undefined);
           checks.push(check);
         } catch (err) {
@@ -568,7 +562,7 @@ async function auditNode(
           );
         }
       }
-      const problem = await signatureProblem();
+      const problem = await firstFound(checks);
       if (problem !== undefined) return problem;
       frontier = extendFrontier(frontier, hashes).frontier;
       start += page.entries.length;
