@@ -32,21 +32,42 @@ export const newEventId = (): string => randomBytes(16).toString('hex');
 export const nowIso = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /**
- * The option of `command` that set an event field, found by name:
- * body.compromisedSince is --compromised-since, body.marking.country
- * --marking-country, body.roles.0 --roles. Undefined when the command has no
- * option of that name (the field came from elsewhere).
+ * The option of `command` that set an event field: one named like the field
+ * (body.compromisedSince is --compromised-since, body.marking.country
+ * --marking-country, body.roles.0 --roles) and given that very value.
+ * Undefined when there is none, so that an option that happens to share a
+ * field's name but set something else is never blamed.
  */
-export function optionSetting(command: Command, field: string): string | undefined {
+export function optionSetting(command: Command, field: string, value: unknown): string | undefined {
   const names = field
     .split('.')
     .slice(1)
     .filter((part) => !/^\d+$/.test(part));
   const flag = (parts: string[]) =>
     `--${parts.map((p) => p.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join('-')}`;
-  return [flag(names.slice(-1)), flag(names.slice(-2))].find((f) =>
-    command.options.some((o) => o.long === f),
-  );
+  const gave = (given: unknown): boolean =>
+    Array.isArray(given)
+      ? given.some(gave)
+      : (typeof given === 'string' || typeof given === 'number') &&
+        (typeof value === 'string' || typeof value === 'number') &&
+        (String(given) === String(value) ||
+          String(given)
+            .split(',')
+            .some((part) => part.trim() === value));
+  const option = [flag(names.slice(-1)), flag(names.slice(-2))]
+    .map((long) => command.options.find((o) => o.long === long))
+    .find((o) => o !== undefined && gave(command.getOptionValue(o.attributeName())));
+  return option?.long;
+}
+
+/** The value at a field path (as eventProblem names them) of an event. */
+function valueAt(event: object, field: string): unknown {
+  return field
+    .split('.')
+    .reduce<unknown>(
+      (at, key) => (at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined),
+      event,
+    );
 }
 
 export async function sendEvent<T extends EventType>(
@@ -73,7 +94,10 @@ export async function sendEvent<T extends EventType>(
   // name the option (the node would answer with the event's field).
   const problem = eventProblem(draft);
   if (problem !== undefined) {
-    const option = options.command === undefined ? undefined : optionSetting(options.command, problem.field);
+    const option =
+      options.command === undefined
+        ? undefined
+        : optionSetting(options.command, problem.field, valueAt(draft, problem.field));
     const field = `the event's ${problem.field || 'form'}`;
     throw new CliError(
       `${option === undefined ? field : `${option}: ${field}`} ${problem.why}; nothing was sent`,
