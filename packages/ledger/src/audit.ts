@@ -6,7 +6,7 @@
  * state rolled back behind the ledger's back.
  */
 import { equalBytes, toHex } from './bytes.js';
-import { openCheckpoint } from './checkpoint.js';
+import { openCheckpoint, treeLeadsTo } from './checkpoint.js';
 import { CustodyError } from './errors.js';
 import {
   EMPTY_FRONTIER,
@@ -290,7 +290,7 @@ function checkAgainstState(
   }
   try {
     const { checkpoint } = openCheckpoint(state.checkpoint, verifier);
-    if (checkpoint.size !== BigInt(state.size) || !equalBytes(checkpoint.root, recomputed)) {
+    if (!treeLeadsTo(checkpoint, state.size, recomputed, state.prefixProof)) {
       return { kind: 'state', index, message: 'the stored checkpoint does not match the entries' };
     }
   } catch (e) {

@@ -2,9 +2,9 @@
  * Checkpoints (c2sp.org/tlog-checkpoint) and witness cosignatures
  * (c2sp.org/tlog-cosignature, Ed25519 type 0x04) on top of signed notes.
  */
-import { concat, fromBase64, MAX_UINT64, parseUint64, toBase64, utf8 } from './bytes.js';
+import { concat, equalBytes, fromBase64, MAX_UINT64, parseUint64, toBase64, utf8 } from './bytes.js';
 import { CustodyError } from './errors.js';
-import { HASH_SIZE, type Hash } from './merkle.js';
+import { HASH_SIZE, type Hash, verifyConsistency } from './merkle.js';
 import {
   formatVkey,
   keyId,
@@ -37,6 +37,25 @@ export function formatCheckpoint(c: Checkpoint): string {
   if (c.root.length !== HASH_SIZE) throw new CustodyError('CUSTODY_BAD_CHECKPOINT', 'root must be 32 bytes');
   const lines = [c.origin, c.size.toString(), toBase64(c.root), ...c.extensions];
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Whether a tree of `size` leaves with `root` is the checkpoint's tree or,
+ * given a consistency proof from `size` to the checkpoint's size, the first
+ * part of it: a mirror catching up on a long log holds a prefix of the tree
+ * its source signed before it holds the whole.
+ */
+export function treeLeadsTo(
+  checkpoint: Checkpoint,
+  size: number,
+  root: Hash,
+  prefixProof?: readonly Hash[],
+): boolean {
+  if (prefixProof === undefined) return checkpoint.size === BigInt(size) && equalBytes(checkpoint.root, root);
+  return (
+    checkpoint.size > BigInt(size) &&
+    verifyConsistency(BigInt(size), checkpoint.size, prefixProof, root, checkpoint.root)
+  );
 }
 
 /** Parses a checkpoint's note text (not the signatures): origin, size, root, extensions. */

@@ -118,8 +118,14 @@ export class Ledger {
     return this.log.size;
   }
 
+  /** The signed checkpoint of this ledger's tree; '' for a mirror still catching up (see replicate). */
   get checkpoint(): string {
     return this.log.checkpoint;
+  }
+
+  /** For a mirror: the latest signed checkpoint it accepted, held whole or still being caught up to. */
+  get accepted(): string {
+    return this.log.accepted;
   }
 
   /**
@@ -138,16 +144,27 @@ export class Ledger {
    * them, with the signed checkpoint they complete. Every event is admitted
    * again by the same rules (as of its own receive time), so the mirror's
    * indexes and histories are the source's; the leaves must continue the
-   * chain and make exactly the signed tree. Anything else writes nothing and
-   * throws CUSTODY_BAD_PROOF naming the entry.
+   * chain and make exactly the signed tree, or, with `prefixProof` (a
+   * consistency proof from the size they make to the checkpoint's), the
+   * first part of it: a long catch-up goes in parts of bounded size, and
+   * until the last the mirror has no checkpoint to serve. Anything else
+   * writes nothing and throws CUSTODY_BAD_PROOF naming the entry.
    */
-  replicate(leaves: readonly Uint8Array[], checkpoint: string): Promise<number> {
-    const run = this.tail.then(() => this.replicateNow(leaves, checkpoint));
+  replicate(
+    leaves: readonly Uint8Array[],
+    checkpoint: string,
+    prefixProof?: readonly Hash[],
+  ): Promise<number> {
+    const run = this.tail.then(() => this.replicateNow(leaves, checkpoint, prefixProof));
     this.tail = run.catch(() => undefined);
     return run;
   }
 
-  private async replicateNow(leaves: readonly Uint8Array[], checkpoint: string): Promise<number> {
+  private async replicateNow(
+    leaves: readonly Uint8Array[],
+    checkpoint: string,
+    prefixProof: readonly Hash[] | undefined,
+  ): Promise<number> {
     await this.log.settle();
     const state = new CustodyState(this.space, this.parties, true);
     const first = this.log.size;
@@ -210,7 +227,7 @@ export class Ledger {
     const writes = state.takeWrites();
     let result: Awaited<ReturnType<Log['appendVerified']>>;
     try {
-      result = await this.log.appendVerified(leaves, checkpoint, () => writes);
+      result = await this.log.appendVerified(leaves, checkpoint, () => writes, prefixProof);
     } catch (e) {
       this.parties.clear();
       throw e;
@@ -475,6 +492,14 @@ export class Ledger {
   /** The events a history or bundle of `subject` is made of, as of `size`, in log order. */
   async gather(subject: Subject, size = this.log.size): Promise<EventEntry[]> {
     if (size === 0) throw new CustodyError('CUSTODY_NOT_FOUND', 'the ledger is empty', 404);
+    // A history needs the signed tree it comes from; the first part of one is not enough.
+    if (this.log.checkpoint === '') {
+      throw new CustodyError(
+        'CUSTODY_UNAVAILABLE',
+        `this mirror is still catching up with its source (${size} entries so far); retry shortly`,
+        503,
+      );
+    }
     const lookup = this.lookupAt(size);
     if ((await lookup(subjectKey(subject))).length === 0) {
       throw new CustodyError('CUSTODY_NOT_FOUND', `nothing in the log about ${subjectKey(subject)}`, 404);

@@ -8,7 +8,7 @@
 
 import { type AuditOptions, type AuditReport, auditStore } from './audit.js';
 import { concat, toHex, toSafeIndex } from './bytes.js';
-import { type Checkpoint, openCheckpoint, signCheckpoint } from './checkpoint.js';
+import { type Checkpoint, openCheckpoint, signCheckpoint, treeLeadsTo } from './checkpoint.js';
 import { CustodyError } from './errors.js';
 import {
   EMPTY_FRONTIER,
@@ -190,8 +190,16 @@ export class Log {
     return this.state.logVkey;
   }
 
-  /** The latest signed checkpoint note. */
+  /**
+   * The latest signed checkpoint note of this tree; none ('') for a mirror
+   * that holds only the first part of the tree it is catching up to.
+   */
   get checkpoint(): string {
+    return this.state.prefixProof === undefined ? this.state.checkpoint : '';
+  }
+
+  /** The latest signed checkpoint a mirror has accepted, whether it holds all of its tree yet or not. */
+  get accepted(): string {
     return this.state.checkpoint;
   }
 
@@ -265,15 +273,18 @@ export class Log {
   /**
    * For a mirror: appends the source log's own leaves, byte for byte, once
    * they are shown to continue this log's hash chain and to make exactly the
-   * tree that the source's signed checkpoint names. Nothing is written
-   * otherwise.
+   * tree that the source's signed checkpoint names, or, with `prefixProof`
+   * (a consistency proof from the new size to the checkpoint's), the first
+   * part of it: a long catch-up goes in parts, and until the last one the log
+   * serves no checkpoint. Nothing is written otherwise.
    */
   appendVerified(
     leaves: readonly Uint8Array[],
     checkpoint: string,
     extra?: ExtraWrites,
+    prefixProof?: readonly Hash[],
   ): Promise<AppendResult> {
-    const run = this.tail.then(() => this.appendVerifiedNow(leaves, checkpoint, extra));
+    const run = this.tail.then(() => this.appendVerifiedNow(leaves, checkpoint, extra, prefixProof));
     this.tail = run.catch(() => undefined);
     return run;
   }
@@ -282,6 +293,7 @@ export class Log {
     leaves: readonly Uint8Array[],
     note: string,
     extra?: ExtraWrites,
+    prefixProof?: readonly Hash[],
   ): Promise<AppendResult> {
     this.assertOpen();
     if (this.signer !== undefined) {
@@ -306,14 +318,24 @@ export class Log {
     });
     const { frontier, created } = extendFrontier(this.frontier, leafHashes);
     const { checkpoint } = openCheckpoint(note, this.verifier);
-    if (
-      checkpoint.size !== BigInt(frontier.size) ||
-      toHex(checkpoint.root) !== toHex(frontierRoot(frontier))
-    ) {
-      throw bad(`sent entries that do not make the tree its checkpoint of size ${checkpoint.size} signs`);
+    if (!treeLeadsTo(checkpoint, frontier.size, frontierRoot(frontier), prefixProof)) {
+      throw bad(
+        prefixProof === undefined
+          ? `sent entries that do not make the tree its checkpoint of size ${checkpoint.size} signs`
+          : `sent entries that do not lead to the tree its checkpoint of size ${checkpoint.size} signs`,
+      );
     }
     return this.commitGroup(
-      { firstIndex, leaves, leafHashes, frontier, created, checkpoint: note, lastLeafHash: prev },
+      {
+        firstIndex,
+        leaves,
+        leafHashes,
+        frontier,
+        created,
+        checkpoint: note,
+        lastLeafHash: prev,
+        prefixProof,
+      },
       extra,
     );
   }
@@ -328,15 +350,20 @@ export class Log {
       created: readonly StoredSubtree[];
       checkpoint: string;
       lastLeafHash: Hash;
+      prefixProof?: readonly Hash[] | undefined;
     },
     extra?: ExtraWrites,
   ): Promise<AppendResult> {
+    const { version, origin, logVkey } = this.state;
     const state: LedgerState = {
-      ...this.state,
+      version,
+      origin,
+      logVkey,
       size: g.frontier.size,
       frontier: g.frontier.hashes,
       lastLeafHash: g.lastLeafHash,
       checkpoint: g.checkpoint,
+      ...(g.prefixProof === undefined ? {} : { prefixProof: g.prefixProof }),
     };
     try {
       await this.store.commit(
@@ -545,7 +572,7 @@ function checkState(state: LedgerState, verifier: NoteVerifier): Checkpoint | un
     throw new CustodyError('CUSTODY_CORRUPT_STATE', `the stored tree state is malformed; run an audit`, 500);
   }
   const root = frontierRoot({ size: state.size, hashes: state.frontier });
-  if (checkpoint.size !== BigInt(state.size) || toHex(checkpoint.root) !== toHex(root)) {
+  if (!treeLeadsTo(checkpoint, state.size, root, state.prefixProof)) {
     throw new CustodyError(
       'CUSTODY_CORRUPT_STATE',
       `the stored tree (size ${state.size}) does not match its signed checkpoint (size ${checkpoint.size}); run an audit`,

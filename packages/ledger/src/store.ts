@@ -33,6 +33,12 @@ export interface LedgerState {
   readonly lastLeafHash: Hash;
   /** The latest signed checkpoint (a signed note). */
   readonly checkpoint: string;
+  /**
+   * Only while a mirror catches up on a long log, in parts: a consistency
+   * proof from `size` to the checkpoint's larger size, which shows that the
+   * tree held so far is the first part of the signed one.
+   */
+  readonly prefixProof?: readonly Hash[];
 }
 
 export interface AppendBatch {
@@ -125,19 +131,34 @@ export function subtreeKey(level: number, index: number): Bytes {
 const STATE_KEY = utf8('state');
 
 function encodeState(s: LedgerState): Bytes {
-  return utf8(JSON.stringify({ ...s, frontier: s.frontier.map(toHex), lastLeafHash: toHex(s.lastLeafHash) }));
+  return utf8(
+    JSON.stringify({
+      ...s,
+      frontier: s.frontier.map(toHex),
+      lastLeafHash: toHex(s.lastLeafHash),
+      ...(s.prefixProof === undefined ? {} : { prefixProof: s.prefixProof.map(toHex) }),
+    }),
+  );
 }
 
 function decodeState(bytes: Bytes): LedgerState {
   try {
     const raw = JSON.parse(Buffer.from(bytes).toString('utf8'));
-    if (raw.version !== 1 || !Number.isSafeInteger(raw.size) || !Array.isArray(raw.frontier)) {
+    if (
+      raw.version !== 1 ||
+      !Number.isSafeInteger(raw.size) ||
+      !Array.isArray(raw.frontier) ||
+      (raw.prefixProof !== undefined && !Array.isArray(raw.prefixProof))
+    ) {
       throw new Error('unknown state layout');
     }
     return {
       ...raw,
       frontier: raw.frontier.map((h: string) => fromHex(h, 32)),
       lastLeafHash: fromHex(raw.lastLeafHash, 32),
+      ...(raw.prefixProof === undefined
+        ? {}
+        : { prefixProof: raw.prefixProof.map((h: string) => fromHex(h, 32)) }),
     };
   } catch (cause) {
     throw new CustodyError('CUSTODY_CORRUPT_STATE', 'the stored ledger state cannot be read', 500, { cause });

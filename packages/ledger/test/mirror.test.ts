@@ -81,6 +81,61 @@ describe('a mirror ledger', () => {
     await reopened.close();
   });
 
+  test('catches up in parts, each shown by a consistency proof to lead to the signed tree, serving no checkpoint or history until the last', async () => {
+    const dir = join(tempDir(), 'mirror');
+    let mirror = await Ledger.createMirror(dir, { logVkey: primary.ledger.logVkey });
+    const size = primary.ledger.size;
+    const signed = primary.ledger.checkpoint;
+    const all = await leavesOf(primary.ledger, 0, size);
+    const proofTo = (from: number) => primary.ledger.consistencyProof(from, size);
+
+    // Refused, writing nothing: a proof from another size, a proof with a
+    // changed hash, a part that is not the start of the signed tree, and a
+    // part without a proof.
+    const part = all.slice(0, 7);
+    expect(await failsWith(async () => mirror.replicate(part, signed, await proofTo(8)))).toBe(
+      'CUSTODY_BAD_PROOF',
+    );
+    const bent = (await proofTo(7)).map((h, i) => (i === 0 ? h.map((b, j) => (j === 0 ? b ^ 1 : b)) : h));
+    expect(await failsWith(() => mirror.replicate(part, signed, bent))).toBe('CUSTODY_BAD_PROOF');
+    const changed = part.map((l, i) =>
+      i === 6 ? Buffer.from(Buffer.from(l).toString().replace('"received":"2026-', '"received":"2025-')) : l,
+    );
+    expect(await failsWith(async () => mirror.replicate(changed, signed, await proofTo(7)))).toBe(
+      'CUSTODY_BAD_PROOF',
+    );
+    expect(await failsWith(() => mirror.replicate(part, signed))).toBe('CUSTODY_BAD_PROOF');
+    expect(mirror.size).toBe(0);
+
+    expect(await mirror.replicate(part, signed, await proofTo(7))).toBe(7);
+    expect({ checkpoint: mirror.checkpoint, accepted: mirror.accepted }).toEqual({
+      checkpoint: '',
+      accepted: signed,
+    });
+    expect(await failsWith(() => mirror.history({ serial: 'SN-0002' }))).toBe('CUSTODY_UNAVAILABLE');
+    expect(await failsWith(() => mirror.bundle({ serial: 'SN-0002' }))).toBe('CUSTODY_UNAVAILABLE');
+    // The part held survives a restart: its state is checked against the proof when opened, and audited.
+    await mirror.close();
+    mirror = await Ledger.open(dir);
+    expect({ size: mirror.size, checkpoint: mirror.checkpoint }).toEqual({ size: 7, checkpoint: '' });
+    expect((await mirror.audit()).ok).toBe(true);
+
+    expect(await mirror.replicate(all.slice(7, 12), signed, await proofTo(12))).toBe(12);
+    expect(await mirror.replicate(all.slice(12), signed)).toBe(size);
+    expect({ checkpoint: mirror.checkpoint, accepted: mirror.accepted }).toEqual({
+      checkpoint: signed,
+      accepted: signed,
+    });
+    expect((await mirror.history({ serial: 'SN-0002' }, primary.now)).verdict).toBe(
+      (await primary.history({ serial: 'SN-0002' })).verdict,
+    );
+    await mirror.close();
+    mirror = await Ledger.open(dir);
+    expect(mirror.checkpoint).toBe(signed);
+    expect((await mirror.audit()).ok).toBe(true);
+    await mirror.close();
+  });
+
   test('refuses, writing nothing, a changed leaf, a leaf out of order, a checkpoint of another tree, or another key', async () => {
     const mirror = await Ledger.createMirror(join(tempDir(), 'mirror'), { logVkey: primary.ledger.logVkey });
     const all = await leavesOf(primary.ledger, 0, primary.ledger.size);

@@ -21,6 +21,12 @@ import {
 } from '@custody/ledger';
 import type { FastifyBaseLogger } from 'fastify';
 
+/**
+ * Entries replicated in one part of a catch-up (sixteen entry bundles): what
+ * a part holds in memory while it is admitted is about 14 KB an entry.
+ */
+const CATCH_UP_PART = 16 * TILE_WIDTH;
+
 export interface MirrorAlarm {
   readonly reason: string;
   /** The checkpoint this mirror had accepted. */
@@ -52,6 +58,8 @@ export class Follower {
     /** Where the evidence of an inconsistent source is kept (it survives restarts). */
     private readonly evidenceFile: string,
     private readonly log: FastifyBaseLogger,
+    /** Entries replicated in one part of a catch-up (see CATCH_UP_PART). */
+    private readonly part = CATCH_UP_PART,
   ) {}
 
   status(): MirrorStatus {
@@ -103,8 +111,8 @@ export class Follower {
       );
       return;
     }
-    const accepted = this.ledger.checkpoint;
-    const local = this.ledger.size;
+    // The latest tree accepted, which a mirror may still be catching up to.
+    const accepted = this.ledger.accepted;
     if (accepted !== '') {
       const ours = openCheckpoint(accepted, verifier).checkpoint;
       if (theirs.size < ours.size)
@@ -120,19 +128,17 @@ export class Follower {
             accepted,
             presented,
           );
-        // The same tree, perhaps with cosignatures gathered since: serve the fuller note.
-        if (presented.length > accepted.length) await this.ledger.replicate([], presented);
-        this.lastSync = new Date().toISOString();
-        return;
-      }
-      const { proof } = JSON.parse(
-        await this.text(`v1/proof/consistency?from=${ours.size}&to=${theirs.size}`),
-      ) as { proof: string[] };
-      if (
+        if (this.ledger.size === Number(ours.size)) {
+          // The same tree, perhaps with cosignatures gathered since: serve the fuller note.
+          if (presented.length > accepted.length) await this.ledger.replicate([], presented);
+          this.lastSync = new Date().toISOString();
+          return;
+        }
+      } else if (
         !verifyConsistency(
           ours.size,
           theirs.size,
-          proof.map((p) => fromBase64(p)),
+          await this.proof(ours.size, theirs.size),
           ours.root,
           theirs.root,
         )
@@ -144,18 +150,39 @@ export class Follower {
         );
       }
     }
-    const leaves = await this.entries(local, Number(theirs.size));
-    try {
-      await this.ledger.replicate(leaves, presented);
-    } catch (error) {
-      const e = error as { code?: string; message?: string };
-      if (e.code === 'CUSTODY_BAD_PROOF' || e.code === 'CUSTODY_BAD_SIGNATURE') {
-        return this.raise(`the source’s entries do not hold up: ${e.message}`, accepted, presented);
+    const size = Number(theirs.size);
+    // In parts of bounded size, each shown by a consistency proof to lead to
+    // the signed tree: a new mirror of a long log would otherwise hold every
+    // entry, and everything admitting them writes, in memory at once.
+    for (let from = this.ledger.size; from < size; ) {
+      const to = Math.min(size, (Math.floor(from / this.part) + 1) * this.part);
+      const leaves = await this.entries(from, to);
+      try {
+        await this.ledger.replicate(
+          leaves,
+          presented,
+          to < size ? await this.proof(to, theirs.size) : undefined,
+        );
+      } catch (error) {
+        const e = error as { code?: string; message?: string };
+        if (e.code === 'CUSTODY_BAD_PROOF' || e.code === 'CUSTODY_BAD_SIGNATURE') {
+          return this.raise(`the source’s entries do not hold up: ${e.message}`, accepted, presented);
+        }
+        throw error;
       }
-      throw error;
+      if (to < size) this.log.info({ size: to, of: size, source: this.source }, 'mirror catching up');
+      from = to;
     }
     this.lastSync = new Date().toISOString();
     this.log.info({ size: this.ledger.size, source: this.source }, 'mirror caught up');
+  }
+
+  /** The source's consistency proof between two of its tree sizes. */
+  private async proof(from: bigint | number, to: bigint): Promise<Uint8Array[]> {
+    const { proof } = JSON.parse(await this.text(`v1/proof/consistency?from=${from}&to=${to}`)) as {
+      proof: string[];
+    };
+    return proof.map((p) => fromBase64(p));
   }
 
   /** Entries [from, to) as the source's entry bundles (c2sp.org/tlog-tiles). */
