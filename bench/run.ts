@@ -28,6 +28,7 @@ import {
   sha256Rate,
   signedWriteFloor,
 } from './limits.js';
+import { mirrorCatchUp } from './mirror.js';
 import { hypercorePeer } from './peer.js';
 import { BIN, serveBench } from './serve.js';
 import { benchLedger, FastSigner, groupOf, ingestChunk, Workload } from './workload.js';
@@ -184,6 +185,23 @@ async function reads(size: number): Promise<void> {
   });
 }
 
+/** A new mirror of the ledger as it stands, over HTTP (the ledger is closed meanwhile). */
+async function catchUp(): Promise<void> {
+  const size = ledger.size;
+  console.log(`a new mirror catching up on ${size.toLocaleString('en')} entries…`);
+  await ledger.close();
+  await writeKeyFile(join(data, 'node.key'), logPair);
+  const { rate, peakRss } = await mirrorCatchUp(data, logPair.vkey, size);
+  // The key of the ledger the HTTP figures serve is written when they start (a fixture has its own).
+  rmSync(join(data, 'node.key'));
+  ledger = await Ledger.open(ledgerDir, { secretKey: logPair.secretKey });
+  add({
+    figure: `a new mirror's catch-up over HTTP on ${size.toLocaleString('en')} entries, every entry admitted again (peak RSS of the mirror)`,
+    result: rate,
+    unit: `entries/s (${Math.round(peakRss / 2 ** 20)} MB)`,
+  });
+}
+
 const ingestRow = (size: number, rate: number) =>
   add({
     figure: `durable ingest through the library, at ${size.toLocaleString('en')} entries`,
@@ -208,6 +226,7 @@ for (const size of sizes) {
       unit: `MB (from ${Math.round(rssBefore / 2 ** 20)} MB)`,
     });
     await reads(size);
+    if (size === Math.max(...sizes.filter((s) => s <= FRESH_MAX))) await catchUp();
     continue;
   }
   // Too large to build in every run: a copy of the fixture, built once (fixture.ts).

@@ -7,13 +7,26 @@ export const BIN = fileURLToPath(new URL('../packages/cli/dist/custody.cjs', imp
 /**
  * Starts a node on `data` (made by `custody init`) on a free port of
  * 127.0.0.1, with no rate limit; `nodeFlags` go to Node itself (e.g.
- * --cpu-prof). Resolves with the process and the address it listens on.
+ * --cpu-prof), `serveFlags` to `custody serve` (e.g. --mirror). Resolves
+ * with the process and the address it listens on.
  */
 export function serveBench(
   data: string,
   nodeFlags: readonly string[] = [],
+  serveFlags: readonly string[] = [],
 ): Promise<{ child: ChildProcess; url: string }> {
-  const args = [...nodeFlags, BIN, 'serve', '--data', data, '--port', '0', '--rate-limit', '0'];
+  const args = [
+    ...nodeFlags,
+    BIN,
+    'serve',
+    '--data',
+    data,
+    '--port',
+    '0',
+    '--rate-limit',
+    '0',
+    ...serveFlags,
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
