@@ -142,31 +142,9 @@ export async function auditStore(
       // so walking both lists together keeps problems in log order.
       let s = 0;
       for (const [i, { index, leaf }] of chunk.entries()) {
-        let entry: LeafEntry;
-        let eventJson: string;
-        try {
-          ({ entry, eventJson } = readLeaf(leaf));
-        } catch (e) {
-          return {
-            kind: 'malformed-entry',
-            index,
-            message: `entry ${index} cannot be parsed: ${(e as Error).message}`,
-          };
-        }
-        if (entry.index !== index) {
-          return {
-            kind: 'wrong-index',
-            index,
-            message: `entry stored at ${index} says it is entry ${entry.index} (moved or swapped)`,
-          };
-        }
-        if (entry.prev !== prev) {
-          return {
-            kind: 'broken-chain',
-            index,
-            message: `entry ${index} links to ${entry.prev.slice(0, 12)}…, but entry ${index - 1} hashes to ${prev.slice(0, 12)}…`,
-          };
-        }
+        const placed = placeLeaf(leaf, index, prev);
+        if ('kind' in placed) return placed;
+        const { entry, eventJson } = placed;
         const extra = options.checkEntry?.(entry, index, eventJson);
         if (extra !== undefined) {
           late.push(
@@ -238,6 +216,45 @@ export async function auditStore(
   async function flush(): Promise<AuditProblem | undefined> {
     return (chunk.length === 0 ? undefined : await checkChunk()) ?? settleAll();
   }
+}
+
+/**
+ * A leaf read where the log puts entry `index`, after an entry that hashes to
+ * `prev` (hex): the entry it holds and its event's canonical text, or what is
+ * wrong with it. An audit of a stored ledger and one through a node both
+ * start each entry here.
+ */
+export function placeLeaf(
+  leaf: Uint8Array,
+  index: number,
+  prev: string,
+): { readonly entry: LeafEntry; readonly eventJson: string } | AuditProblem {
+  let read: { entry: LeafEntry; eventJson: string };
+  try {
+    read = readLeaf(leaf);
+  } catch (e) {
+    return {
+      kind: 'malformed-entry',
+      index,
+      message: `entry ${index} cannot be parsed: ${(e as Error).message}`,
+    };
+  }
+  const { entry } = read;
+  if (entry.index !== index) {
+    return {
+      kind: 'wrong-index',
+      index,
+      message: `the entry at ${index} says it is entry ${entry.index} (moved or swapped)`,
+    };
+  }
+  if (entry.prev !== prev) {
+    return {
+      kind: 'broken-chain',
+      index,
+      message: `entry ${index} links to ${entry.prev.slice(0, 12)}…, but entry ${index - 1} hashes to ${prev.slice(0, 12)}…`,
+    };
+  }
+  return read;
 }
 
 /**

@@ -5,6 +5,7 @@ export {
   type AuditProblemKind,
   type AuditReport,
   firstFound,
+  placeLeaf,
 } from './audit.js';
 export {
   BUNDLE_FORMAT,

@@ -20,7 +20,7 @@ import {
   openCheckpoint,
   parseEvent,
   parseVkey,
-  readLeaf,
+  placeLeaf,
   toHex,
   VerifyPool,
   verifyBundle,
@@ -521,15 +521,13 @@ async function auditNode(
         let bytes: Uint8Array;
         try {
           bytes = fromBase64(e.leaf);
-          const { entry: leaf, eventJson } = readLeaf(bytes);
-          if (leaf.index !== e.index)
-            return await first(
-              fail(e.index, 'wrong-index', `entry ${e.index} says it is entry ${leaf.index}`),
-            );
-          if (leaf.prev !== prev)
-            return await first(
-              fail(e.index, 'broken-chain', `entry ${e.index} does not link to entry ${e.index - 1}`),
-            );
+        } catch (err) {
+          return await first(fail(index, 'malformed-entry', `entry ${index}: ${(err as Error).message}`));
+        }
+        const placed = placeLeaf(bytes, index, prev);
+        if ('kind' in placed) return await first(fail(index, placed.kind, placed.message));
+        try {
+          const { entry: leaf, eventJson } = placed;
           const event = parseEvent(leaf.event);
           const { message, hash } = digestEventJson(eventJson);
           const problems = checker.checkAsync(
