@@ -11,6 +11,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromHex, generateKeyPair, Ledger, toHex } from '@custody/ledger';
+import { buildSync } from 'esbuild';
 import { benchLedger, ingestChunk, Workload, type WorkloadState } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('../.bench/', import.meta.url));
@@ -108,23 +109,52 @@ export async function copyFixture(
   size: number,
   target: string,
 ): Promise<{ ledger: Ledger; work: Workload; meta: FixtureMeta }> {
-  if (readFixture(size) === undefined) {
-    // In a process of its own, so that its RSS is the ingest's and not the benchmark's.
-    execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), String(size)], {
-      stdio: 'inherit',
-    });
-  }
+  if (readFixture(size) === undefined) buildInOwnProcess(size);
   const meta = readFixture(size) as FixtureMeta;
   cpSync(join(fixtureDir(size), 'ledger'), target, { recursive: true });
   const ledger = await Ledger.open(target, { secretKey: fromHex(meta.logSecretKey, 32) });
   return { ledger, work: Workload.restore(meta.work), meta };
 }
 
+/**
+ * Builds the fixture in a process of its own, so that its RSS is the
+ * ingest's and not the benchmark's: plain Node on this file bundled to
+ * JavaScript, since tsx's loader alone takes about 100 MB (a process that
+ * imports the library: 49 MB of RSS without it, 151 with it).
+ * CUSTODY_FIXTURE_MALLOC=jemalloc preloads jemalloc (BENCHMARKS.md, RSS).
+ */
+function buildInOwnProcess(size: number): void {
+  const program = join(ROOT, 'fixture.mjs');
+  mkdirSync(ROOT, { recursive: true });
+  buildSync({
+    entryPoints: [fileURLToPath(import.meta.url)],
+    outfile: program,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  const jemalloc = process.env.CUSTODY_FIXTURE_MALLOC === 'jemalloc';
+  execFileSync(process.execPath, [program, String(size)], {
+    stdio: 'inherit',
+    env: jemalloc ? { ...process.env, LD_PRELOAD: JEMALLOC } : process.env,
+  });
+}
+
+const JEMALLOC = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const size = Number(process.argv[2] ?? 1_000_000);
-  console.log(`building a ${size.toLocaleString('en')}-entry fixture in ${fixtureDir(size)}…`);
-  const meta = await buildFixture(size);
-  console.log(
-    `done: ${meta.size.toLocaleString('en')} entries in ${meta.built.seconds.toFixed(0)} s of ingest, ${Math.round(meta.built.eventsPerSecond)} events/s`,
-  );
+  if (import.meta.url.endsWith('.ts')) {
+    // Run by `pnpm bench:fixture`, under tsx: the build itself goes to plain Node.
+    buildInOwnProcess(size);
+  } else {
+    console.log(`building a ${size.toLocaleString('en')}-entry fixture in ${fixtureDir(size)}…`);
+    const meta = await buildFixture(size);
+    console.log(
+      `done: ${meta.size.toLocaleString('en')} entries in ${meta.built.seconds.toFixed(0)} s of ingest, ${Math.round(meta.built.eventsPerSecond)} events/s`,
+    );
+  }
 }

@@ -250,7 +250,7 @@ for (const size of sizes) {
     met: peak <= 300 && flat,
   });
   add({
-    figure: `durable ingest through the library, 0 → ${copy.meta.size.toLocaleString('en')} (the fixture's build, ${copy.meta.built.date.slice(0, 10)})`,
+    figure: `durable ingest through the library, 0 → ${copy.meta.size.toLocaleString('en')} (the fixture's build, ${copy.meta.built.date.slice(0, 10)}, ${copy.meta.built.malloc ?? 'glibc'} malloc)`,
     result: copy.meta.built.eventsPerSecond,
     unit: 'events/s',
     target: '≥ 10,000',
