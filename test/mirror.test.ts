@@ -1,0 +1,64 @@
+/**
+ * A new mirror of a log longer than one part of a catch-up (4,096 entries),
+ * as real processes: `custody serve --mirror`, killed with SIGKILL in the
+ * middle of its catch-up, resumes from the parts it holds and ends with the
+ * source's tree.
+ */
+import { join } from 'node:path';
+import { Ledger } from '@custody/ledger';
+import { expect, test } from 'vitest';
+import { HttpClient, postTransfers } from '../bench/http-client.js';
+import { custody, report, serveNode, setup, tempDir } from './support.js';
+
+/** Entries past two parts, so that the mirror is killed between parts and has one more to take. */
+const EVENTS = 9_000;
+
+test('a new mirror killed in the middle of a long catch-up resumes from the parts it holds: same checkpoint, audit clean', async () => {
+  const { node: source, acme, logKey } = await setup();
+  const http = new HttpClient(source.url);
+  await postTransfers(
+    http,
+    Array.from({ length: EVENTS }, () => [JSON.stringify(report(acme))]),
+    { clients: 32 },
+  );
+  http.close();
+  const signed = await (await fetch(`${source.url}/checkpoint`)).text();
+  const size = Number(signed.split('\n')[1]);
+  expect(size).toBeGreaterThan(2 * 4_096);
+
+  const data = join(tempDir(), 'mirror');
+  const follow = ['--mirror', source.url, '--log-key', logKey, '--sync-interval', '100'];
+  const mirror = await serveNode(data, follow);
+  // Killed once it holds at least one part and not yet the whole tree.
+  let held = 0;
+  while (held < 4_096) {
+    held = ((await (await fetch(`${mirror.url}/healthz`)).json()) as { size: number }).size;
+    if (held < 4_096) await new Promise((r) => setTimeout(r, 20));
+  }
+  expect(held).toBeLessThan(size);
+  expect((await fetch(`${mirror.url}/checkpoint`)).status).toBe(503);
+  await mirror.stop('SIGKILL');
+
+  // What it held survives: the first part of the signed tree, with no checkpoint to serve yet.
+  const ledger = await Ledger.open(join(data, 'ledger'));
+  const kept = { size: ledger.size, checkpoint: ledger.checkpoint, accepted: ledger.accepted };
+  await ledger.close();
+  expect(kept.size).toBeGreaterThanOrEqual(4_096);
+  expect(kept.size % 4_096).toBe(0);
+  expect({ checkpoint: kept.checkpoint, accepted: kept.accepted }).toEqual({
+    checkpoint: '',
+    accepted: signed,
+  });
+
+  const again = await serveNode(data, follow);
+  let served = await fetch(`${again.url}/checkpoint`);
+  while (served.status !== 200) {
+    await new Promise((r) => setTimeout(r, 50));
+    served = await fetch(`${again.url}/checkpoint`);
+  }
+  expect(await served.text()).toBe(signed);
+  expect((await again.stop()).code).toBe(0);
+  await source.stop();
+  const audit = await custody(['audit', '--data', data]);
+  expect(audit.code).toBe(0);
+});
