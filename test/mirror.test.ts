@@ -16,9 +16,12 @@ const EVENTS = 9_000;
 test('a new mirror killed in the middle of a long catch-up resumes from the parts it holds: same checkpoint, audit clean', async () => {
   const { node: source, acme, logKey } = await setup();
   const http = new HttpClient(source.url);
+  const events = Array.from({ length: EVENTS }, () => report(acme));
+  const serial = (events[0]?.event.subject as { serials: string[] } | undefined)?.serials[0];
+  expect(serial).toBeDefined();
   await postTransfers(
     http,
-    Array.from({ length: EVENTS }, () => [JSON.stringify(report(acme))]),
+    events.map((e) => [JSON.stringify(e)]),
     { clients: 32 },
   );
   http.close();
@@ -36,7 +39,13 @@ test('a new mirror killed in the middle of a long catch-up resumes from the part
     if (held < 4_096) await new Promise((r) => setTimeout(r, 20));
   }
   expect(held).toBeLessThan(size);
+  // Until the last part it serves no checkpoint, and no history: it holds only the first part of a signed tree.
   expect((await fetch(`${mirror.url}/checkpoint`)).status).toBe(503);
+  const history = await fetch(`${mirror.url}/v1/items/${serial}`);
+  expect({ status: history.status, code: ((await history.json()) as { code: string }).code }).toEqual({
+    status: 503,
+    code: 'CUSTODY_UNAVAILABLE',
+  });
   await mirror.stop('SIGKILL');
 
   // What it held survives: the first part of the signed tree, with no checkpoint to serve yet.
@@ -57,6 +66,7 @@ test('a new mirror killed in the middle of a long catch-up resumes from the part
     served = await fetch(`${again.url}/checkpoint`);
   }
   expect(await served.text()).toBe(signed);
+  expect((await fetch(`${again.url}/v1/items/${serial}`)).status).toBe(200);
   expect((await again.stop()).code).toBe(0);
   await source.stop();
   const audit = await custody(['audit', '--data', data]);

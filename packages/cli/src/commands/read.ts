@@ -4,6 +4,7 @@ import {
   type Assessment,
   type Bundle,
   type BundleVerification,
+  CHAIN_START,
   cosignatureVerifier,
   digestEventJson,
   EMPTY_FRONTIER,
@@ -490,7 +491,7 @@ async function auditNode(
   const pool = new VerifyPool();
   const verify = verifyMessageOn(pool);
   let frontier: Frontier = EMPTY_FRONTIER;
-  let prev = '0'.repeat(64);
+  let prev = CHAIN_START;
   const fail = (index: number, kind: string, message: string): AuditOutcome => ({
     ok: false,
     size,
@@ -531,18 +532,16 @@ async function auditNode(
           const event = parseEvent(leaf.event);
           const { message, hash } = digestEventJson(eventJson);
           const problems = checker.checkAsync(
-            { index: e.index, received: leaf.received, event, sig: leaf.sig, hash },
+            { index, received: leaf.received, event, sig: leaf.sig, hash },
             message,
             verify,
           );
-          const check = problems.then((p) =>
-            p.length > 0 ? fail(e.index, 'entry', p.join('; ')) : undefined,
-          );
+          const check = problems.then((p) => (p.length > 0 ? fail(index, 'entry', p.join('; ')) : undefined));
           // Observed now, should the audit end by a throw before firstFound sees it.
           check.catch(() => undefined);
           checks.push(check);
         } catch (err) {
-          return await first(fail(e.index, 'malformed-entry', (err as Error).message));
+          return await first(fail(index, 'malformed-entry', (err as Error).message));
         }
         const h = hashLeaf(bytes);
         prev = toHex(h);
