@@ -2,7 +2,8 @@
  * A new mirror of a log longer than one part of a catch-up (4,096 entries),
  * as real processes: `custody serve --mirror`, killed with SIGKILL in the
  * middle of its catch-up, resumes from the parts it holds and ends with the
- * source's tree.
+ * source's tree; restarted after the source has grown by more than a part,
+ * it goes on serving the tree it held while it catches up.
  */
 import { join } from 'node:path';
 import { Ledger } from '@custody/ledger';
@@ -12,19 +13,28 @@ import { custody, report, serveNode, setup, tempDir } from './support.js';
 
 /** Entries past two parts, so that the mirror is killed between parts and has one more to take. */
 const EVENTS = 9_000;
+/** What the source takes while the mirror is stopped: more than a part. */
+const MORE = 5_000;
 
-test('a new mirror killed in the middle of a long catch-up resumes from the parts it holds: same checkpoint, audit clean', async () => {
+/** The mirror's /healthz: the size of the tree it serves, and the entries it holds. */
+async function sizes(url: string): Promise<{ served: number; held: number }> {
+  const health = (await (await fetch(`${url}/healthz`)).json()) as { size: number; mirror: { size: number } };
+  return { served: health.size, held: health.mirror.size };
+}
+
+test('a new mirror killed in the middle of a long catch-up resumes from the parts it holds; later behind by more than a part, it serves the tree it held meanwhile', async () => {
   const { node: source, acme, logKey } = await setup();
   const http = new HttpClient(source.url);
-  const events = Array.from({ length: EVENTS }, () => report(acme));
+  const events = Array.from({ length: EVENTS + MORE }, () => report(acme));
   const serial = (events[0]?.event.subject as { serials: string[] } | undefined)?.serials[0];
   expect(serial).toBeDefined();
-  await postTransfers(
-    http,
-    events.map((e) => [JSON.stringify(e)]),
-    { clients: 32 },
-  );
-  http.close();
+  const post = (from: number, to: number) =>
+    postTransfers(
+      http,
+      events.slice(from, to).map((e) => [JSON.stringify(e)]),
+      { clients: 32 },
+    );
+  await post(0, EVENTS);
   const signed = await (await fetch(`${source.url}/checkpoint`)).text();
   const size = Number(signed.split('\n')[1]);
   expect(size).toBeGreaterThan(2 * 4_096);
@@ -35,10 +45,11 @@ test('a new mirror killed in the middle of a long catch-up resumes from the part
   // Killed once it holds at least one part and not yet the whole tree.
   let held = 0;
   while (held < 4_096) {
-    held = ((await (await fetch(`${mirror.url}/healthz`)).json()) as { size: number }).size;
+    ({ held } = await sizes(mirror.url));
     if (held < 4_096) await new Promise((r) => setTimeout(r, 20));
   }
   expect(held).toBeLessThan(size);
+  expect((await sizes(mirror.url)).served).toBe(0);
   // Until the last part it serves no checkpoint, and no history: it holds only the first part of a signed tree.
   expect((await fetch(`${mirror.url}/checkpoint`)).status).toBe(503);
   const history = await fetch(`${mirror.url}/v1/items/${serial}`);
@@ -68,6 +79,31 @@ test('a new mirror killed in the middle of a long catch-up resumes from the part
   expect(await served.text()).toBe(signed);
   expect((await fetch(`${again.url}/v1/items/${serial}`)).status).toBe(200);
   expect((await again.stop()).code).toBe(0);
+
+  // Stopped while the source takes more than a part, then restarted: while
+  // it catches up it serves the tree it held (checkpoint, histories), never a 503.
+  await post(EVENTS, EVENTS + MORE);
+  http.close();
+  const latest = await (await fetch(`${source.url}/checkpoint`)).text();
+  const third = await serveNode(data, follow);
+  const seen: { served: number; held: number }[] = [];
+  for (
+    let at = await sizes(third.url);
+    at.served < Number(latest.split('\n')[1]);
+    at = await sizes(third.url)
+  ) {
+    seen.push(at);
+    const [checkpoint, history] = await Promise.all([
+      fetch(`${third.url}/checkpoint`),
+      fetch(`${third.url}/v1/items/${serial}`),
+    ]);
+    expect([checkpoint.status, history.status]).toEqual([200, 200]);
+    expect([signed, latest]).toContain(await checkpoint.text());
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  expect(seen.some((at) => at.served === size && at.held > size)).toBe(true);
+  expect(await (await fetch(`${third.url}/checkpoint`)).text()).toBe(latest);
+  expect((await third.stop()).code).toBe(0);
   await source.stop();
   const audit = await custody(['audit', '--data', data]);
   expect(audit.code).toBe(0);

@@ -100,7 +100,7 @@ export class Ledger {
     const log = await Log.open(dir, options.secretKey === undefined ? {} : { secretKey: options.secretKey });
     const ledger = new Ledger(log, log.space('custody'), options.clock ?? (() => new Date()));
     if (log.size > 0) {
-      const genesis = await ledger.event(0);
+      const genesis = toEventEntry(await log.heldEntry(0));
       if (genesis.event.type === 'ledger.genesis') ledger.policy = genesis.event.body.policy;
     }
     return ledger;
@@ -114,11 +114,20 @@ export class Ledger {
     return this.log.logVkey;
   }
 
+  /** The entries held; a mirror catching up in parts serves fewer (see `servedSize`). */
   get size(): number {
     return this.log.size;
   }
 
-  /** The signed checkpoint of this ledger's tree; '' for a mirror still catching up (see replicate). */
+  /** The size of the tree this ledger serves: every read is of that tree (see Log.servedSize). */
+  get servedSize(): number {
+    return this.log.servedSize;
+  }
+
+  /**
+   * The signed checkpoint of the tree this ledger serves; while a mirror
+   * catches up in parts, the last whole tree it held, or '' if none (see replicate).
+   */
   get checkpoint(): string {
     return this.log.checkpoint;
   }
@@ -147,8 +156,9 @@ export class Ledger {
    * chain and make exactly the signed tree, or, with `prefixProof` (a
    * consistency proof from the size they make to the checkpoint's), the
    * first part of it: a long catch-up goes in parts of bounded size, and
-   * until the last the mirror has no checkpoint to serve. Anything else
-   * writes nothing and throws CUSTODY_BAD_PROOF naming the entry.
+   * until the last the mirror goes on serving the last whole tree it held
+   * (none, if it never held one). Anything else writes nothing and throws
+   * CUSTODY_BAD_PROOF naming the entry.
    */
   replicate(
     leaves: readonly Uint8Array[],
@@ -393,10 +403,17 @@ export class Ledger {
    * null when the chain has no events yet.
    */
   async head(chain: string): Promise<string | null> {
-    return (await new CustodyState(this.space).head(chain)) ?? null;
+    const state = new CustodyState(this.space);
+    const head = (await state.head(chain)) ?? null;
+    // The index holds what the mirror holds; a head beyond the tree it serves is not to be told yet.
+    if (head !== null && this.log.servedSize < this.log.size) {
+      const at = await state.byHash(head);
+      if (at === undefined || at.index >= this.log.servedSize) throw catchingUp(this.log.size);
+    }
+    return head;
   }
 
-  /** A C2SP tile or entry bundle of the current tree (see tiles.ts). */
+  /** A C2SP tile or entry bundle of the tree served (see tiles.ts). */
   tile(address: TileAddress): Promise<Uint8Array> {
     return this.log.tile(address);
   }
@@ -490,16 +507,10 @@ export class Ledger {
   }
 
   /** The events a history or bundle of `subject` is made of, as of `size`, in log order. */
-  async gather(subject: Subject, size = this.log.size): Promise<EventEntry[]> {
-    if (size === 0) throw new CustodyError('CUSTODY_NOT_FOUND', 'the ledger is empty', 404);
+  async gather(subject: Subject, size = this.log.servedSize): Promise<EventEntry[]> {
     // A history needs the signed tree it comes from; the first part of one is not enough.
-    if (this.log.checkpoint === '') {
-      throw new CustodyError(
-        'CUSTODY_UNAVAILABLE',
-        `this mirror is still catching up with its source (${size} entries so far); retry shortly`,
-        503,
-      );
-    }
+    if (this.log.checkpoint === '') throw catchingUp(this.log.size);
+    if (size === 0) throw new CustodyError('CUSTODY_NOT_FOUND', 'the ledger is empty', 404);
     const lookup = this.lookupAt(size);
     if ((await lookup(subjectKey(subject))).length === 0) {
       throw new CustodyError('CUSTODY_NOT_FOUND', `nothing in the log about ${subjectKey(subject)}`, 404);
@@ -509,7 +520,7 @@ export class Ledger {
 
   /** The subject's timeline, checks, flags and verdict, as of `now` (default: the node's clock). */
   async history(subject: Subject, now: Date = this.clock()): Promise<History> {
-    const size = this.log.size;
+    const size = this.log.servedSize;
     const events = await this.gather(subject, size);
     return { ...assess(subject, events, now, await verifyEventsAsync(events)), size, events };
   }
@@ -521,7 +532,7 @@ export class Ledger {
    */
   async bundle(subject: Subject, options: { checkpoint?: string } = {}): Promise<Bundle> {
     // Size and checkpoint are read in one tick, so they always agree.
-    const size = this.log.size;
+    const size = this.log.servedSize;
     const signed = this.log.checkpoint;
     const checkpoint = options.checkpoint?.startsWith(signed) === true ? options.checkpoint : signed;
     const events = await this.gather(subject, size);
@@ -547,7 +558,7 @@ export class Ledger {
     const checker = new EventChecker();
     const indexes = new IndexAudit(this.space, async (index) => {
       try {
-        const { event, hash } = await this.event(index);
+        const { event, hash } = toEventEntry(await this.log.heldEntry(index));
         return { event, hash };
       } catch {
         return undefined;
@@ -602,6 +613,15 @@ export class Ledger {
   close(): Promise<void> {
     return this.log.close();
   }
+}
+
+/** What a mirror answers for what it cannot serve before it has caught up. */
+function catchingUp(held: number): CustodyError {
+  return new CustodyError(
+    'CUSTODY_UNAVAILABLE',
+    `this mirror is still catching up with its source (${held} entries so far); retry shortly`,
+    503,
+  );
 }
 
 function toEventEntry(stored: StoredEntry): EventEntry {

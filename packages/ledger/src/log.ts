@@ -7,7 +7,7 @@
  */
 
 import { type AuditOptions, type AuditReport, auditStore } from './audit.js';
-import { concat, toHex, toSafeIndex } from './bytes.js';
+import { concat, equalBytes, toHex, toSafeIndex } from './bytes.js';
 import { type Checkpoint, openCheckpoint, signCheckpoint, treeLeadsTo } from './checkpoint.js';
 import { CustodyError } from './errors.js';
 import {
@@ -25,6 +25,7 @@ import {
   hashLeaf,
   hashRanges,
   inclusionRanges,
+  rootFromSubtrees,
   type Subtree,
 } from './merkle.js';
 import { ed25519Signer, ed25519Verifier, isKeyName, type NoteSigner, type NoteVerifier } from './note.js';
@@ -72,6 +73,8 @@ export interface CreateOptions extends OpenOptions {
 export class Log {
   private state: LedgerState;
   private frontier: Frontier;
+  /** The size of the tree this log serves (see `checkpoint`). */
+  private served: number;
   /** Appends wait on this, so groups are sequenced one at a time in call order. */
   private tail: Promise<unknown> = Promise.resolve();
   /** Set when a commit failed: the next append first re-reads what is really on disk. */
@@ -87,6 +90,7 @@ export class Log {
   ) {
     this.state = state;
     this.frontier = { size: state.size, hashes: state.frontier };
+    this.served = servedSizeOf(state, verifier);
   }
 
   /** Creates a new, empty ledger in `dir` (which must not hold one) and signs its size-0 checkpoint. */
@@ -170,7 +174,9 @@ export class Log {
         }
         signer = candidate;
       }
-      return new Log(store, state, signer, verifier, options.clock ?? (() => new Date()));
+      const log = new Log(store, state, signer, verifier, options.clock ?? (() => new Date()));
+      await log.checkServed();
+      return log;
     } catch (e) {
       await store.close();
       throw e;
@@ -181,8 +187,18 @@ export class Log {
     return this.state.origin;
   }
 
+  /** The entries held; a mirror catching up in parts may serve fewer (see `servedSize`). */
   get size(): number {
     return this.state.size;
+  }
+
+  /**
+   * The size of the tree this log serves: every read (entries, proofs,
+   * tiles) is of that tree. It is the size held, except while a mirror
+   * catches up in parts: then it is the last whole tree's, or 0.
+   */
+  get servedSize(): number {
+    return this.served;
   }
 
   /** The log's verifier key (c2sp.org/signed-note vkey). */
@@ -191,11 +207,13 @@ export class Log {
   }
 
   /**
-   * The latest signed checkpoint note of this tree; none ('') for a mirror
-   * that holds only the first part of the tree it is catching up to.
+   * The signed checkpoint of the tree this log serves: its latest, except
+   * while a mirror catches up in parts (holding only the first part of the
+   * tree it accepted): then the last whole tree it held, so that it goes on
+   * serving it; none ('') for a mirror that never held one.
    */
   get checkpoint(): string {
-    return this.state.prefixProof === undefined ? this.state.checkpoint : '';
+    return this.state.prefixProof === undefined ? this.state.checkpoint : (this.state.served ?? '');
   }
 
   /** The latest signed checkpoint a mirror has accepted, whether it holds all of its tree yet or not. */
@@ -355,6 +373,9 @@ export class Log {
     extra?: ExtraWrites,
   ): Promise<AppendResult> {
     const { version, origin, logVkey } = this.state;
+    // A part of a catch-up keeps the last whole tree served, if there is one.
+    const whole = this.state.prefixProof === undefined ? this.state.checkpoint : this.state.served;
+    const served = g.prefixProof !== undefined && whole !== undefined && whole !== '' ? whole : undefined;
     const state: LedgerState = {
       version,
       origin,
@@ -364,6 +385,7 @@ export class Log {
       lastLeafHash: g.lastLeafHash,
       checkpoint: g.checkpoint,
       ...(g.prefixProof === undefined ? {} : { prefixProof: g.prefixProof }),
+      ...(served === undefined ? {} : { served }),
     };
     try {
       await this.store.commit(
@@ -376,6 +398,7 @@ export class Log {
     }
     this.state = state;
     this.frontier = g.frontier;
+    this.served = servedSizeOf(state, this.verifier);
     return {
       firstIndex: g.firstIndex,
       leafHashes: g.leafHashes,
@@ -406,7 +429,25 @@ export class Log {
     checkState(state, this.verifier);
     this.state = state;
     this.frontier = { size: state.size, hashes: state.frontier };
+    this.served = servedSizeOf(state, this.verifier);
     this.stale = false;
+  }
+
+  /**
+   * The tree a mirror serves while catching up must be the one its stored
+   * subtree hashes make up to that size (an audit then holds those hashes to
+   * the entries).
+   */
+  private async checkServed(): Promise<void> {
+    if (this.state.served === undefined) return;
+    const { checkpoint } = openCheckpoint(this.state.served, this.verifier);
+    if (!equalBytes(await rootFromSubtrees(this.served, this.readSubtrees), checkpoint.root)) {
+      throw new CustodyError(
+        'CUSTODY_CORRUPT_STATE',
+        `the checkpoint this mirror serves (size ${checkpoint.size}) does not match the entries it holds; run an audit`,
+        500,
+      );
+    }
   }
 
   async entry(index: number | bigint): Promise<StoredEntry> {
@@ -415,7 +456,20 @@ export class Log {
     return found as StoredEntry;
   }
 
-  /** Entries [start, end) of the current tree. */
+  /**
+   * An entry held, served or not (a mirror catching up in parts holds more
+   * than it serves): for the ledger's own bookkeeping, never for readers.
+   */
+  async heldEntry(index: number): Promise<StoredEntry> {
+    this.assertOpen();
+    if (!Number.isSafeInteger(index) || index < 0 || index >= this.size) {
+      throw new CustodyError('CUSTODY_OUT_OF_RANGE', `entry ${index} is not held (size ${this.size})`, 404);
+    }
+    const [leaf] = await this.store.leafRange(index, index + 1);
+    return storedEntry(index, leaf as Uint8Array);
+  }
+
+  /** Entries [start, end) of the tree served. */
   async entries(start: number, end: number): Promise<StoredEntry[]> {
     this.assertOpen();
     if (
@@ -423,11 +477,11 @@ export class Log {
       !Number.isSafeInteger(end) ||
       start < 0 ||
       end < start ||
-      end > this.size
+      end > this.served
     ) {
       throw new CustodyError(
         'CUSTODY_OUT_OF_RANGE',
-        `entries [${start}, ${end}) are not in a tree of ${this.size}`,
+        `entries [${start}, ${end}) are not in a tree of ${this.served}`,
         404,
       );
     }
@@ -435,7 +489,7 @@ export class Log {
     return leaves.map((leaf, i) => storedEntry(start + i, leaf));
   }
 
-  /** Entries at the given indices of the current tree, in one read. */
+  /** Entries at the given indices of the tree served, in one read. */
   async entriesAt(indices: readonly number[]): Promise<StoredEntry[]> {
     this.assertOpen();
     for (const i of indices) this.index(i, 'entry');
@@ -443,16 +497,15 @@ export class Log {
     return leaves.map((leaf, i) => storedEntry(indices[i] as number, leaf));
   }
 
-  /** The root of the tree at any size up to the current one. */
+  /** The root of the tree at any size up to the one served. */
   async rootAt(size: number | bigint): Promise<Hash> {
     const n = this.treeSize(size);
     if (n === this.size) return this.root;
-    const [root] = await hashRanges([{ begin: 0, end: n }], this.readSubtrees);
-    return root as Hash;
+    return rootFromSubtrees(n, this.readSubtrees);
   }
 
   /** RFC 9162 inclusion proof of entry `index` in the tree of `size`. */
-  async inclusionProof(index: number | bigint, size: number | bigint = this.size): Promise<Hash[]> {
+  async inclusionProof(index: number | bigint, size: number | bigint = this.served): Promise<Hash[]> {
     const n = this.treeSize(size);
     const i = this.index(index, 'entry');
     if (i >= n)
@@ -482,7 +535,7 @@ export class Log {
   }
 
   /** RFC 9162 consistency proof from the tree of `from` to the tree of `to` (0 < from ≤ to). */
-  async consistencyProof(from: number | bigint, to: number | bigint = this.size): Promise<Hash[]> {
+  async consistencyProof(from: number | bigint, to: number | bigint = this.served): Promise<Hash[]> {
     const n = this.treeSize(to);
     const m = this.treeSize(from);
     if (m === 0 || m > n) {
@@ -496,12 +549,12 @@ export class Log {
   }
 
   /**
-   * A C2SP tile of the current tree: concatenated subtree hashes, or for
+   * A C2SP tile of the tree served: concatenated subtree hashes, or for
    * `entries` an entry bundle (each leaf prefixed by its uint16 length).
    */
   async tile(address: TileAddress): Promise<Uint8Array> {
     this.assertOpen();
-    const { treeLevel, start, count } = tileRange(address, this.size);
+    const { treeLevel, start, count } = tileRange(address, this.served);
     if (address.level === 'entries') {
       return encodeEntryBundle(await this.store.leafRange(start, start + count));
     }
@@ -534,10 +587,10 @@ export class Log {
 
   private index(value: number | bigint, what: string): number {
     const i = toSafeIndex(BigInt(value), what);
-    if (i >= this.size)
+    if (i >= this.served)
       throw new CustodyError(
         'CUSTODY_OUT_OF_RANGE',
-        `${what} ${i} is not in the log (size ${this.size})`,
+        `${what} ${i} is not in the log (size ${this.served})`,
         404,
       );
     return i;
@@ -545,10 +598,10 @@ export class Log {
 
   private treeSize(value: number | bigint): number {
     const n = toSafeIndex(BigInt(value), 'size');
-    if (n > this.size) {
+    if (n > this.served) {
       throw new CustodyError(
         'CUSTODY_OUT_OF_RANGE',
-        `size ${n} is beyond the current tree (size ${this.size})`,
+        `size ${n} is beyond the current tree (size ${this.served})`,
         400,
       );
     }
@@ -579,7 +632,21 @@ function checkState(state: LedgerState, verifier: NoteVerifier): Checkpoint | un
       500,
     );
   }
+  if (state.served !== undefined && servedSizeOf(state, verifier) >= state.size) {
+    throw new CustodyError(
+      'CUSTODY_CORRUPT_STATE',
+      `the stored state serves a tree it does not hold the first part of; run an audit`,
+      500,
+    );
+  }
   return checkpoint;
+}
+
+/** See `Log.servedSize`. Checks the signature of the checkpoint served while catching up. */
+function servedSizeOf(state: LedgerState, verifier: NoteVerifier): number {
+  if (state.prefixProof === undefined) return state.size;
+  if (state.served === undefined) return 0;
+  return Number(openCheckpoint(state.served, verifier).checkpoint.size);
 }
 
 function storedEntry(index: number, leaf: Uint8Array): StoredEntry {

@@ -160,6 +160,13 @@ export async function hashRanges(ranges: readonly Range[], read: SubtreeReader):
   return ranges.map((r) => folded.get(`${r.begin}:${r.end}`) as Hash);
 }
 
+/** The root of the tree of the first `size` leaves, from stored subtree hashes. */
+export async function rootFromSubtrees(size: number, read: SubtreeReader): Promise<Hash> {
+  if (size === 0) return EMPTY_ROOT;
+  const [root] = await hashRanges([{ begin: 0, end: size }], read);
+  return root as Hash;
+}
+
 const isHash = (h: Uint8Array): boolean => h instanceof Uint8Array && h.length === HASH_SIZE;
 const isSet = (n: bigint): boolean => (n & 1n) === 1n;
 

@@ -39,6 +39,12 @@ export interface LedgerState {
    * tree held so far is the first part of the signed one.
    */
   readonly prefixProof?: readonly Hash[];
+  /**
+   * Only while a mirror catches up in parts, if it held a whole signed tree
+   * before: that tree's checkpoint, which it goes on serving (with the
+   * entries, proofs and histories of that tree) until the last part.
+   */
+  readonly served?: string;
 }
 
 export interface AppendBatch {
@@ -148,7 +154,8 @@ function decodeState(bytes: Bytes): LedgerState {
       raw.version !== 1 ||
       !Number.isSafeInteger(raw.size) ||
       !Array.isArray(raw.frontier) ||
-      (raw.prefixProof !== undefined && !Array.isArray(raw.prefixProof))
+      (raw.prefixProof !== undefined && !Array.isArray(raw.prefixProof)) ||
+      (raw.served !== undefined && typeof raw.served !== 'string')
     ) {
       throw new Error('unknown state layout');
     }

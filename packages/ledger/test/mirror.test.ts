@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { verifyBundle } from '../src/bundle.js';
+import { signCheckpoint } from '../src/checkpoint.js';
 import { decodeLeaf } from '../src/leaf.js';
 import { Ledger } from '../src/ledger.js';
 import { Log } from '../src/log.js';
+import { ed25519Signer } from '../src/note.js';
 import { generateSecretKey } from '../src/signature.js';
-import { failsWith, tempDir } from './helpers.js';
-import { castOf, transfer, World } from './world.js';
+import { failsWith, rawDb, tempDir } from './helpers.js';
+import { castOf, LICENCE_BODY, MANUFACTURE, ORIGIN, transfer, World } from './world.js';
 
 let primary: World;
 const leavesOf = async (ledger: Ledger, from: number, to: number) =>
@@ -134,6 +136,115 @@ describe('a mirror ledger', () => {
     expect(mirror.checkpoint).toBe(signed);
     expect((await mirror.audit()).ok).toBe(true);
     await mirror.close();
+  });
+
+  test('one that held a whole tree goes on serving that tree, and only it, while it catches up in parts', async () => {
+    const dir = join(tempDir(), 'mirror');
+    let mirror = await Ledger.createMirror(dir, { logVkey: primary.ledger.logVkey });
+    const whole = primary.ledger.size;
+    const served = primary.ledger.checkpoint;
+    await mirror.replicate(await leavesOf(primary.ledger, 0, whole), served);
+    const before = await mirror.history({ serial: 'SN-0001' }, primary.now);
+
+    // The source goes on: a new item, a new licence (a chain), a report on an old item.
+    await primary.submit('ACME', 'item.manufacture', { serials: ['SN-0100'] }, MANUFACTURE);
+    await primary.submit('DE-BAFA', 'licence.issue', { licence: 'DE-L-2026-0100' }, LICENCE_BODY);
+    await primary.submit('ACME', 'item.report', { serials: ['SN-0001'] }, { kind: 'lost', reference: 'P-9' });
+    const size = primary.ledger.size;
+    const signed = primary.ledger.checkpoint;
+    const rest = await leavesOf(primary.ledger, whole, size);
+    expect(
+      await mirror.replicate(
+        rest.slice(0, 2),
+        signed,
+        await primary.ledger.consistencyProof(whole + 2, size),
+      ),
+    ).toBe(whole + 2);
+
+    const serving = async (ledger: Ledger) => {
+      expect({
+        size: ledger.size,
+        servedSize: ledger.servedSize,
+        checkpoint: ledger.checkpoint,
+        accepted: ledger.accepted,
+      }).toEqual({ size: whole + 2, servedSize: whole, checkpoint: served, accepted: signed });
+      // Histories and bundles of the tree served: the item's later report is not in them yet.
+      const history = await ledger.history({ serial: 'SN-0001' }, primary.now);
+      expect({ size: history.size, timeline: history.timeline, flags: history.flags }).toEqual({
+        size: whole,
+        timeline: before.timeline,
+        flags: before.flags,
+      });
+      const bundle = await ledger.bundle({ serial: 'SN-0001' });
+      expect(bundle.checkpoint).toBe(served);
+      expect(
+        (await verifyBundle(JSON.stringify(bundle), primary.ledger.logVkey, { now: primary.now })).verdict,
+      ).toBe('clean');
+      expect(await failsWith(() => ledger.history({ serial: 'SN-0100' }))).toBe('CUSTODY_NOT_FOUND');
+      // Entries, proofs and tiles of that tree only.
+      expect((await ledger.events(0, whole)).length).toBe(whole);
+      expect(await failsWith(() => ledger.events(0, whole + 1))).toBe('CUSTODY_OUT_OF_RANGE');
+      expect(await failsWith(() => ledger.event(whole))).toBe('CUSTODY_OUT_OF_RANGE');
+      expect(await failsWith(() => ledger.inclusionProof(0, whole + 1))).toBe('CUSTODY_OUT_OF_RANGE');
+      expect((await ledger.consistencyProof(1)).map((h) => Buffer.from(h).toString('hex'))).toEqual(
+        (await primary.ledger.consistencyProof(1, whole)).map((h) => Buffer.from(h).toString('hex')),
+      );
+      expect(
+        await failsWith(() => ledger.tile({ level: 'entries', index: 0, width: whole + 1 })),
+      ).toBeDefined();
+      expect((await ledger.tile({ level: 'entries', index: 0, width: whole })).length).toBeGreaterThan(0);
+      // The new licence's chain has a head the mirror holds but does not serve yet.
+      expect(await failsWith(() => ledger.head('licence:DE-L-2026-0100'))).toBe('CUSTODY_UNAVAILABLE');
+      expect(await ledger.head('licence:DE-L-2026-0001')).toBe(
+        await primary.ledger.head('licence:DE-L-2026-0001'),
+      );
+    };
+    await serving(mirror);
+    // The same after a restart, and the audit covers everything held.
+    await mirror.close();
+    mirror = await Ledger.open(dir);
+    await serving(mirror);
+    expect(await mirror.audit()).toMatchObject({ ok: true, size: whole + 2 });
+
+    // With the last part, the whole new tree is served.
+    expect(await mirror.replicate(rest.slice(2), signed)).toBe(size);
+    expect({ servedSize: mirror.servedSize, checkpoint: mirror.checkpoint }).toEqual({
+      servedSize: size,
+      checkpoint: signed,
+    });
+    expect((await mirror.history({ serial: 'SN-0100' }, primary.now)).size).toBe(size);
+    expect(await mirror.head('licence:DE-L-2026-0100')).toBe(
+      await primary.ledger.head('licence:DE-L-2026-0100'),
+    );
+    await mirror.close();
+  });
+
+  test('refuses to open a mirror whose served checkpoint is not the tree its entries make', async () => {
+    const dir = join(tempDir(), 'mirror');
+    const mirror = await Ledger.createMirror(dir, { logVkey: primary.ledger.logVkey });
+    const whole = primary.ledger.size;
+    await mirror.replicate(await leavesOf(primary.ledger, 0, whole), primary.ledger.checkpoint);
+    for (const reference of ['P-10', 'P-11'])
+      await primary.submit('ACME', 'item.report', { serials: ['SN-0002'] }, { kind: 'lost', reference });
+    const size = primary.ledger.size;
+    await mirror.replicate(
+      await leavesOf(primary.ledger, whole, whole + 1),
+      primary.ledger.checkpoint,
+      await primary.ledger.consistencyProof(whole + 1, size),
+    );
+    await mirror.close();
+    // Signed by the log's own key, of the right size, over another root.
+    const forged = signCheckpoint(
+      { origin: ORIGIN, size: BigInt(whole), root: new Uint8Array(32).fill(7), extensions: [] },
+      ed25519Signer(ORIGIN, primary.secretKey),
+    );
+    const raw = await rawDb(dir);
+    const key = Buffer.from('state');
+    const state = JSON.parse(Buffer.from((await raw.meta.get(key)) as Uint8Array).toString('utf8'));
+    expect(state.served).toBeDefined();
+    await raw.meta.put(key, Buffer.from(JSON.stringify({ ...state, served: forged })));
+    await raw.db.close();
+    expect(await failsWith(() => Ledger.open(dir))).toBe('CUSTODY_CORRUPT_STATE');
   });
 
   test('refuses, writing nothing, a changed leaf, a leaf out of order, a checkpoint of another tree, or another key', async () => {

@@ -94,7 +94,7 @@ export async function createNode(options: NodeOptions): Promise<FastifyInstance>
       metrics.groupSize.observe(outcomes.length);
       metrics.appended.inc(outcomes.filter((o) => o.ok && !o.duplicate).length);
       metrics.appendSeconds.observe(seconds);
-      metrics.treeSize.set(ledger.size);
+      metrics.treeSize.set(ledger.servedSize);
     },
   });
 

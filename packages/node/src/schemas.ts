@@ -146,13 +146,15 @@ export const Health = Type.Object({
     description: 'alarm: a mirror caught its source misbehaving',
   }),
   origin: Type.String(),
-  size: Type.Integer(),
+  size: Type.Integer({ description: 'size of the tree served' }),
   queue: Type.Integer(),
   mirror: Type.Optional(
     Type.Object({
       source: Type.String(),
       following: Type.Boolean(),
-      size: Type.Integer(),
+      size: Type.Integer({
+        description: 'entries held: while catching up in parts, more than the tree served',
+      }),
       lastSync: Type.Optional(Type.String()),
       alarm: Type.Optional(
         Type.Object({

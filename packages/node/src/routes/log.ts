@@ -55,7 +55,7 @@ export function logRoutes(
       },
     },
     async (request) => {
-      const size = ledger.size;
+      const size = ledger.servedSize;
       const start = parseUint64(request.query.start, 'start');
       const asked = request.query.end === undefined ? BigInt(size) : parseUint64(request.query.end, 'end');
       if (start > BigInt(size))
@@ -101,7 +101,9 @@ export function logRoutes(
     },
     async (request) => {
       const size =
-        request.query.size === undefined ? BigInt(ledger.size) : parseUint64(request.query.size, 'size');
+        request.query.size === undefined
+          ? BigInt(ledger.servedSize)
+          : parseUint64(request.query.size, 'size');
       const index = parseUint64(request.query.index, 'index');
       const proof = await ledger.inclusionProof(index, size);
       return { index: Number(index), size: Number(size), proof: proof.map(toBase64) };
@@ -118,7 +120,8 @@ export function logRoutes(
       },
     },
     async (request) => {
-      const to = request.query.to === undefined ? BigInt(ledger.size) : parseUint64(request.query.to, 'to');
+      const to =
+        request.query.to === undefined ? BigInt(ledger.servedSize) : parseUint64(request.query.to, 'to');
       const from = parseUint64(request.query.from, 'from');
       const proof = await ledger.consistencyProof(from, to);
       return { from: Number(from), to: Number(to), proof: proof.map(toBase64) };

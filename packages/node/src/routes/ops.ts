@@ -21,7 +21,7 @@ export function opsRoutes(
       return {
         status: mirror?.alarm === undefined ? ('ok' as const) : ('alarm' as const),
         origin: ledger.origin,
-        size: ledger.size,
+        size: ledger.servedSize,
         queue: batcher.depth,
         ...(mirror === undefined ? {} : { mirror }),
       };
@@ -32,7 +32,7 @@ export function opsRoutes(
     '/metrics',
     { schema: { summary: 'Prometheus metrics', produces: ['text/plain'] } },
     async (_request, reply) => {
-      metrics.treeSize.set(ledger.size);
+      metrics.treeSize.set(ledger.servedSize);
       metrics.queueDepth.set(batcher.depth);
       if (follower !== undefined) metrics.mirrorAlarm.set(follower.status().alarm === undefined ? 0 : 1);
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
