@@ -5,7 +5,11 @@ export function createMetrics() {
   const registry = new Registry();
   return {
     registry,
-    treeSize: new Gauge({ name: 'custody_tree_size', help: 'Entries in the log', registers: [registry] }),
+    treeSize: new Gauge({
+      name: 'custody_tree_size',
+      help: 'Size of the tree served (a mirror catching up in parts holds more)',
+      registers: [registry],
+    }),
     appended: new Counter({
       name: 'custody_appended_events_total',
       help: 'Events appended',
