@@ -156,6 +156,12 @@ function keysReadBy(event: CustodyEvent): string[] {
   return keys;
 }
 
+/** Up to `limit` committed parties, in id order. */
+export async function storedParties(space: KeySpace, limit: number): Promise<Party[]> {
+  const rows = await space.scan(`p${SEP}`, limit);
+  return rows.map(([, value]) => JSON.parse(value) as Party);
+}
+
 /** Log indices of every event found under an index key, ascending. */
 export async function indexed(space: KeySpace, key: string, limit?: number): Promise<number[]> {
   const rows = await space.scan(`i${SEP}${key}${SEP}`, limit);

@@ -30,7 +30,7 @@ import {
   verifyEventsAsync,
 } from './history.js';
 import { IndexAudit } from './index-audit.js';
-import { CustodyState, indexed, indexKeysIn } from './indexes.js';
+import { CustodyState, indexed, indexKeysIn, storedParties } from './indexes.js';
 import { decodeLeaf, type LeafEntry } from './leaf.js';
 import { Log, type StoredEntry } from './log.js';
 import type { Hash } from './merkle.js';
@@ -63,6 +63,11 @@ export interface LedgerOptions {
   readonly secretKey?: Uint8Array;
   /** The node's clock: receive times and the future-time check. */
   readonly clock?: () => Date;
+  /**
+   * How many parties opening reads into memory (default 10,000, a few MB of
+   * JSON); the others are read when first needed.
+   */
+  readonly partiesAtOpen?: number;
 }
 
 export class Ledger {
@@ -95,13 +100,24 @@ export class Ledger {
     return new Ledger(log, log.space('custody'), options.clock ?? (() => new Date()));
   }
 
-  /** Opens a ledger: reads the tree state and the genesis entry, nothing else. */
+  /**
+   * Opens a ledger: reads the tree state, the genesis entry and the parties
+   * (see `partiesAtOpen`), never the entries: opening costs the same at any
+   * size.
+   */
   static async open(dir: string, options: LedgerOptions = {}): Promise<Ledger> {
     const log = await Log.open(dir, options.secretKey === undefined ? {} : { secretKey: options.secretKey });
     const ledger = new Ledger(log, log.space('custody'), options.clock ?? (() => new Date()));
     if (log.size > 0) {
       const genesis = toEventEntry(await log.heldEntry(0));
       if (genesis.event.type === 'ledger.genesis') ledger.policy = genesis.event.body.policy;
+      // A history starts each signature check as its entry is read, under the
+      // key its signer has now (see startVerifying); with the parties in
+      // memory from the start, the first histories after a restart do too,
+      // instead of checking every signature once the last entry is in.
+      // Nothing is committed yet, so this cannot race a commit.
+      for (const party of await storedParties(ledger.space, options.partiesAtOpen ?? 10_000))
+        ledger.parties.set(party.id, party);
     }
     return ledger;
   }

@@ -297,12 +297,13 @@ describe('the sequencer refuses, writes nothing, and says why', () => {
   });
 
   test('a precheck that read a party before a revocation cannot bring the revoked key back', async () => {
-    // Reopened, so nothing is cached; the precheck's read of the party is held
-    // until after the revocation is committed, then released with the old party.
+    // Reopened with no parties read into memory (as for one beyond
+    // partiesAtOpen); the precheck's read of the party is held until after the
+    // revocation is committed, then released with the old party.
     const w = await World.create();
     const key = await w.register('XX-RACE', ['inspector'], 'KE');
     await w.ledger.close();
-    const ledger = await Ledger.open(w.dir, { secretKey: w.secretKey, clock: () => w.now });
+    const ledger = await Ledger.open(w.dir, { secretKey: w.secretKey, clock: () => w.now, partiesAtOpen: 0 });
     const get = KeySpace.prototype.get;
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => {
@@ -328,9 +329,35 @@ describe('the sequencer refuses, writes nothing, and says why', () => {
     release();
     await pending;
     spy.mockRestore();
+    expect(held).toBe(true);
     const [outcome] = await ledger.submit([report]);
     expect(outcome?.ok === false && outcome.error.code).toBe('CUSTODY_REVOKED_KEY');
     await ledger.close();
+  });
+
+  test('a reopened ledger has its parties in memory: checking a signature reads none of them again', async () => {
+    const w = await World.create();
+    await w.register('XX-WARM', ['inspector'], 'KE');
+    await w.ledger.close();
+    const reads = async (partiesAtOpen?: number) => {
+      const ledger = await Ledger.open(w.dir, { secretKey: w.secretKey, clock: () => w.now, partiesAtOpen });
+      const keys: string[] = [];
+      const get = vi.spyOn(KeySpace.prototype, 'get');
+      const getMany = vi.spyOn(KeySpace.prototype, 'getMany');
+      const pre = await ledger.precheck(
+        w.sign('XX-WARM', 'item.report', { serials: ['SN-78'] }, { kind: 'lost', reference: 'r' }),
+      );
+      for (const [k] of get.mock.calls) keys.push(k);
+      for (const [ks] of getMany.mock.calls) keys.push(...ks);
+      get.mockRestore();
+      getMany.mockRestore();
+      await ledger.close();
+      expect('submission' in pre && pre.submission.verifiedWith).toBe(w.keys.get('XX-WARM')?.vkey);
+      return keys;
+    };
+    expect(await reads()).toEqual([]);
+    expect(await reads(1)).toEqual(['p\u0000XX-WARM']); // REGISTRAR comes first in id order
+    expect(await reads(0)).toEqual(['p\u0000XX-WARM']);
   });
 
   test('anything before the genesis, or a second genesis', async () => {
