@@ -13,7 +13,7 @@ import {
   verifyEventMessageAsync,
   verifyMessageAsync,
 } from './events/sign.js';
-import { chainOf, indexKeysOf, serialsOf } from './events/vocabulary.js';
+import { chainOf, eucKeyOf, indexKeysOf, serialsOf } from './events/vocabulary.js';
 import { keyUsableAt, Registry } from './registry.js';
 import { type Flag, judge } from './rules/index.js';
 import type { Focus } from './rules/model.js';
@@ -39,6 +39,8 @@ export function subjectKey(subject: Subject): string {
  * the manufacture of every item so dispatched (for quantities); licences
  * sharing an EUC number; corrections of all of these; the registrations and
  * revocations of every party they name; and the genesis (policy, registrar).
+ * Its rounds (subject, shipments, licences, EUC numbers) are the ones the index
+ * rows name ahead (vocabulary.ts `indexRowsOf`): change them together.
  */
 export async function gather(subject: Subject, lookup: Lookup, genesis: LoggedEvent): Promise<LoggedEvent[]> {
   const found = new Map<number, LoggedEvent>();
@@ -103,9 +105,8 @@ export async function gather(subject: Subject, lookup: Lookup, genesis: LoggedEv
   }
   const eucs = new Set<string>();
   for (const e of all()) {
-    if (e.event.type !== 'licence.issue') continue;
-    const euc = e.event.body.euc;
-    if (euc !== undefined && typeof euc.number === 'string') eucs.add(`euc:${euc.issuer}:${euc.number}`);
+    const euc = eucKeyOf(e.event);
+    if (euc !== undefined) eucs.add(euc);
   }
   await ask(eucs, (x) => x.event.type === 'licence.issue');
 

@@ -92,7 +92,7 @@ export class IndexAudit {
     for (const [i, expected] of batch.entries()) {
       const value = values[i];
       if (value === undefined) return missing(expected);
-      if (value !== expected.value) return wrong(expected, value);
+      if (!holds(expected, value)) return wrong(expected, value);
     }
     return undefined;
   }
@@ -104,11 +104,19 @@ export class IndexAudit {
       const claimed = claimedIndex(key, value);
       const source = claimed === undefined || claimed >= size ? undefined : await this.eventAt(claimed);
       const written = source === undefined ? [] : this.writesOf(source.event, source.hash, claimed as number);
-      if (!written.some((w) => w.key === key && w.value === value)) return orphan(key, claimed ?? size);
+      if (!written.some((w) => w.key === key && holds(w, value))) return orphan(key, claimed ?? size);
     }
     throw new Error('more index entries are stored than the log wrote, yet each matches an entry');
   }
 }
+
+/**
+ * Whether a stored value is the one expected. An index row written before
+ * rows carried the keys to look up next holds "": a history then asks for
+ * them a round later, and finds the same events.
+ */
+const holds = (expected: Expected, stored: string) =>
+  stored === expected.value || (expected.key.startsWith('i') && stored === '');
 
 /** The log index an index entry says it belongs to: in the key for index keys, in the value otherwise. */
 function claimedIndex(key: string, value: string): number | undefined {

@@ -6,12 +6,15 @@
  *   s\0SIGNER\0ID            → "INDEX HASH" of the event under that (signer, id)
  *   e\0HASH                  → "INDEX SIGNER" of the event with that hash
  *   l\0LICENCE               → the party that issued the licence
- *   i\0KEY\0INDEX(16 hex)    → "" for every index key of every event (see vocabulary.ts)
+ *   i\0KEY\0INDEX(16 hex)    → for every index key of every event, the keys a history
+ *                             looks up next from it, \0-separated, often none
+ *                             (see vocabulary.ts indexRowsOf; "" in rows written
+ *                             before they carried them)
  * Free text cannot hold \0 (the schemas refuse control characters), so keys
  * cannot run into each other.
  */
 import type { CustodyEvent } from './events/schema.js';
-import { chainOf, indexKeysOf } from './events/vocabulary.js';
+import { chainOf, indexRowsOf } from './events/vocabulary.js';
 import type { Party } from './registry.js';
 import type { ExtraWrite, KeySpace } from './store.js';
 
@@ -134,7 +137,7 @@ export class CustodyState {
       this.issuers.set(event.subject.licence, event.signer);
       put(`l${SEP}${event.subject.licence}`, event.signer);
     }
-    for (const key of indexKeysOf(event)) put(`i${SEP}${key}${SEP}${hex16(index)}`, '');
+    for (const [key, next] of indexRowsOf(event)) put(`i${SEP}${key}${SEP}${hex16(index)}`, next.join(SEP));
   }
 
   /** The writes of the group so far, to go into the append's batch. */
@@ -162,10 +165,21 @@ export async function storedParties(space: KeySpace, limit: number): Promise<Par
   return rows.map(([, value]) => JSON.parse(value) as Party);
 }
 
-/** Log indices of every event found under an index key, ascending. */
-export async function indexed(space: KeySpace, key: string, limit?: number): Promise<number[]> {
-  const rows = await space.scan(`i${SEP}${key}${SEP}`, limit);
-  return rows.map(([k]) => Number.parseInt(k.slice(k.lastIndexOf(SEP) + 1), 16));
+/** An index row: a log index found under a key, and the keys to look up next from it. */
+export interface IndexRow {
+  readonly index: number;
+  readonly next: readonly string[];
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+
+/** The rows under an index key, by ascending log index. */
+export async function indexed(space: KeySpace, key: string): Promise<IndexRow[]> {
+  const rows = await space.scan(`i${SEP}${key}${SEP}`);
+  return rows.map(([k, next]) => ({
+    index: Number.parseInt(k.slice(k.lastIndexOf(SEP) + 1), 16),
+    next: next === '' ? NONE : next.split(SEP),
+  }));
 }
 
 /** The index keys a group's writes add rows under (see `record`). */

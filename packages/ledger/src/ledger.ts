@@ -30,7 +30,7 @@ import {
   verifyEventsAsync,
 } from './history.js';
 import { IndexAudit } from './index-audit.js';
-import { CustodyState, indexed, indexKeysIn, storedParties } from './indexes.js';
+import { CustodyState, type IndexRow, indexed, indexKeysIn, storedParties } from './indexes.js';
 import { decodeLeaf, type LeafEntry } from './leaf.js';
 import { Log, type StoredEntry } from './log.js';
 import type { Hash } from './merkle.js';
@@ -76,7 +76,7 @@ export class Ledger {
   /** Parties as committed, so admission reads LevelDB once per party, not once per event. */
   private readonly parties = new Map<string, Party>();
   /** What histories read again and again (see read-cache.ts). */
-  private readonly scans = new IndexScanCache();
+  private readonly scans = new IndexScanCache<IndexRow>();
   private readonly entryCache = new EntryCache<EventEntry>();
 
   private constructor(
@@ -467,31 +467,56 @@ export class Ledger {
   lookupAt(size: number): Lookup {
     // Reads in flight for this history, so that two lookups finding the same entry read it once.
     const reading = new Map<number, Promise<EventEntry>>();
-    return async (key) => {
-      const indices = await this.indexedBelow(key, size);
-      const found = indices.map((i) => this.entryCache.get(i) ?? reading.get(i));
-      const missing = indices.filter((_, n) => found[n] === undefined);
-      if (missing.length > 0) {
-        // The entries not read yet, in one read of the store.
-        const read = this.log.entriesAt(missing).then((entries) => {
-          const events = entries.map(toEventEntry);
-          for (const e of events) this.startVerifying(e);
-          return events;
-        });
-        read.catch(() => undefined); // each entry's promise carries the error to its reader
-        for (const [n, i] of missing.entries()) {
-          reading.set(
-            i,
-            read.then((entries) => {
-              const entry = entries[n] as EventEntry;
-              this.entryCache.set(i, entry);
-              return entry;
-            }),
+    // Lookups begun for this history, the ones asked for ahead among them.
+    const looking = new Map<string, Promise<EventEntry[]>>();
+    const lookup = (key: string): Promise<EventEntry[]> => {
+      let events = looking.get(key);
+      if (events === undefined) {
+        events = this.indexedBelow(key, size).then((rows) => {
+          // The keys the history will look up next because of these rows, begun
+          // now, beside this round's entries (see vocabulary.ts indexRowsOf).
+          for (const row of rows) {
+            for (const next of row.next) if (!looking.has(next)) lookup(next).catch(() => undefined);
+          }
+          return this.eventsAt(
+            rows.map((r) => r.index),
+            reading,
           );
-        }
+        });
+        looking.set(key, events);
       }
-      return Promise.all(indices.map((i, n) => found[n] ?? (reading.get(i) as Promise<EventEntry>)));
+      return events;
     };
+    return lookup;
+  }
+
+  /** The events at these indices, from the entry cache, a read this history has under way, or one read. */
+  private eventsAt(
+    indices: readonly number[],
+    reading: Map<number, Promise<EventEntry>>,
+  ): Promise<EventEntry[]> {
+    const found = indices.map((i) => this.entryCache.get(i) ?? reading.get(i));
+    const missing = indices.filter((_, n) => found[n] === undefined);
+    if (missing.length > 0) {
+      // The entries not read yet, in one read of the store.
+      const read = this.log.entriesAt(missing).then((entries) => {
+        const events = entries.map(toEventEntry);
+        for (const e of events) this.startVerifying(e);
+        return events;
+      });
+      read.catch(() => undefined); // each entry's promise carries the error to its reader
+      for (const [n, i] of missing.entries()) {
+        reading.set(
+          i,
+          read.then((entries) => {
+            const entry = entries[n] as EventEntry;
+            this.entryCache.set(i, entry);
+            return entry;
+          }),
+        );
+      }
+    }
+    return Promise.all(indices.map((i, n) => found[n] ?? (reading.get(i) as Promise<EventEntry>)));
   }
 
   /**
@@ -511,15 +536,15 @@ export class Ledger {
     }
   }
 
-  /** The log indices under an index key below `size`, from the scan cache or the store. */
-  private async indexedBelow(key: string, size: number): Promise<number[]> {
+  /** The index rows under a key below `size`, from the scan cache or the store. */
+  private async indexedBelow(key: string, size: number): Promise<IndexRow[]> {
     const known = this.scans.get(key, size);
     if (known !== undefined) return known;
     // Read before the scan: every index row below it was written in an earlier batch.
     const through = this.log.size;
     const all = await indexed(this.space, key);
     this.scans.set(key, all, through);
-    return all.filter((i) => i < size);
+    return all.filter((r) => r.index < size);
   }
 
   /** The events a history or bundle of `subject` is made of, as of `size`, in log order. */

@@ -39,8 +39,8 @@ class Lru<K, V> {
 }
 
 /**
- * Index scans: for a key, the log indices under it, ascending, complete for
- * every index below `through`. So an entry answers exactly for any read at a
+ * Index scans: for a key, the rows under it (see indexes.ts `IndexRow`), by
+ * ascending log index, complete for every index below `through`. So an entry answers exactly for any read at a
  * tree size up to `through`; a read at a larger size goes to the store.
  * `through` is the size read before the scan began: every index row below it
  * was written with its entry, in an earlier batch.
@@ -49,22 +49,22 @@ class Lru<K, V> {
  * group, so each commit moves `through` on for the keys it did not write
  * under and drops the ones it did.
  */
-export class IndexScanCache {
-  private readonly lru: Lru<string, { readonly indices: readonly number[]; through: number }>;
+export class IndexScanCache<Row extends { readonly index: number }> {
+  private readonly lru: Lru<string, { readonly rows: readonly Row[]; through: number }>;
 
   constructor(capacity = 10_000) {
     this.lru = new Lru(capacity);
   }
 
-  /** The indices under `key` below `size`, or undefined if not known for that size. */
-  get(key: string, size: number): number[] | undefined {
+  /** The rows under `key` below `size`, or undefined if not known for that size. */
+  get(key: string, size: number): Row[] | undefined {
     const entry = this.lru.get(key);
     if (entry === undefined || size > entry.through) return undefined;
-    return entry.indices.filter((i) => i < size);
+    return entry.rows.filter((r) => r.index < size);
   }
 
-  set(key: string, indices: readonly number[], through: number): void {
-    this.lru.set(key, { indices, through });
+  set(key: string, rows: readonly Row[], through: number): void {
+    this.lru.set(key, { rows, through });
   }
 
   /** A group [from, to) was written, with index rows under `keys`. */

@@ -71,6 +71,12 @@ describe('audit of the custody indexes', () => {
       says: /"i \/ serial:SN-0009 \/ 000000000000000b" was written by no entry/,
     },
     {
+      what: 'an index row naming other keys to look up next',
+      change: (s: Space) => s.put(key('i', 'serial:SN-0001', '000000000000000a'), 'shipment:SHP-9'),
+      index: 10,
+      says: /holds "shipment:SHP-9", but entry 10 wrote "shipment:SHP-1\\u0000licence:DE-L-2026-0001"/,
+    },
+    {
       what: 'a replay-guard entry pointing at another event',
       change: async (s: Space) => {
         const k = key('s', 'ACME', 'evt-9-item_manufacture');
@@ -115,5 +121,35 @@ describe('audit of the custody indexes', () => {
     expect(report.ok).toBe(false);
     expect(report.problem).toMatchObject({ kind: 'index-entry', index });
     expect(report.problem?.message).toMatch(says);
+  });
+
+  test('index rows written before they named the keys to look up next: clean, and the same histories', async () => {
+    const history = async (dir: string, serial: string) => {
+      const ledger = await Ledger.open(dir);
+      try {
+        const { events, flags, verdict } = await ledger.history({ serial });
+        return { indices: events.map((e) => e.index), flags, verdict };
+      } finally {
+        await ledger.close();
+      }
+    };
+    const dir = join(root, 'blank');
+    await cp(clean, dir, { recursive: true });
+    const raw = await rawDb(dir);
+    const space = raw.db.sublevel<string, string>('custody', { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    let named = 0;
+    for await (const [k, v] of space.iterator({ gte: 'i\u0000', lt: 'i\u0001' })) {
+      if (v === '') continue;
+      named++;
+      await space.put(k, '');
+    }
+    await raw.db.close();
+    expect(named).toBeGreaterThan(0);
+    const ledger = await Ledger.open(dir);
+    expect((await ledger.audit()).ok).toBe(true);
+    await ledger.close();
+    for (const serial of ['SN-0001', 'SN-0002']) {
+      expect(await history(dir, serial)).toEqual(await history(clean, serial));
+    }
   });
 });

@@ -1,6 +1,8 @@
 import { fc, test as prop } from '@fast-check/vitest';
-import { expect, test } from 'vitest';
+import { expect, test, vi } from 'vitest';
+import { Ledger } from '../src/ledger.js';
 import { IndexScanCache } from '../src/read-cache.js';
+import { KeySpace, Store } from '../src/store.js';
 import { castOf, MANUFACTURE, serials, transfer, World } from './world.js';
 
 const KEYS = ['a', 'b', 'c', 'd'];
@@ -43,11 +45,17 @@ prop.prop(
       // The scan starts now and sees the store as it is when it lands, after `lag` more groups.
       const through = size;
       for (let n = 0; n < step.lag; n++) commit(['a', 'c'], 1);
-      cache.set(step.key, [...(rows.get(step.key) ?? [])], through);
+      cache.set(
+        step.key,
+        (rows.get(step.key) ?? []).map((index) => ({ index })),
+        through,
+      );
     } else {
       const at = Math.max(0, size - step.back);
       const answer = cache.get(step.key, at);
-      if (answer !== undefined) expect(answer).toEqual((rows.get(step.key) ?? []).filter((i) => i < at));
+      if (answer !== undefined) {
+        expect(answer.map((r) => r.index)).toEqual((rows.get(step.key) ?? []).filter((i) => i < at));
+      }
     }
   }
 });
@@ -73,4 +81,42 @@ test('histories read through the caches see every later event', async () => {
   expect(after.events.length).toBe(before.events.length + 1);
   expect(after.events.at(-1)?.event.type).toBe('item.report');
   await world.ledger.close();
+});
+
+test('a history asks for the next round of keys beside the entries of this round', async () => {
+  const world = await World.create();
+  await castOf(world);
+  const [serial] = await transfer(world, { items: serials(2, 'NX-') });
+  const expected = await world.history({ serial: serial as string });
+  await world.ledger.close();
+  // Reopened, so that nothing is cached and every round goes to the store.
+  const ledger = await Ledger.open(world.dir);
+  const calls: string[] = [];
+  const scanOf = KeySpace.prototype.scan;
+  const leavesOf = Store.prototype.leavesAt;
+  const scans = vi.spyOn(KeySpace.prototype, 'scan').mockImplementation(function (
+    this: KeySpace,
+    prefix,
+    limit,
+  ) {
+    calls.push(`scan ${prefix.split('\u0000')[1]}`);
+    return scanOf.call(this, prefix, limit);
+  });
+  const reads = vi.spyOn(Store.prototype, 'leavesAt').mockImplementation(function (this: Store, indices) {
+    calls.push('read');
+    return leavesOf.call(this, indices);
+  });
+  const history = await ledger.history({ serial: serial as string }, world.now);
+  scans.mockRestore();
+  reads.mockRestore();
+  await ledger.close();
+  expect(history.events.map((e) => e.index)).toEqual(expected.events.map((e) => e.index));
+  // The serial's rows name its shipment and licence: both are asked for
+  // before the serial's own entries are read, and the licence's EUC before its entries.
+  const at = (call: string) => calls.indexOf(call);
+  expect(at(`scan serial:${serial}`)).toBe(0);
+  expect(at('scan shipment:SHP-1')).toBeGreaterThan(0);
+  expect(at('scan shipment:SHP-1')).toBeLessThan(at('read'));
+  expect(at('scan licence:DE-L-2026-0001')).toBeLessThan(at('read'));
+  expect(calls.filter((c) => c.startsWith('scan euc:'))).toHaveLength(1);
 });

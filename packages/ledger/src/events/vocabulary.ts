@@ -81,14 +81,44 @@ export function indexKeysOf(event: CustodyEvent): string[] {
     case 'shipment.dispatch':
       keys.add(`licence:${event.body.licence}`);
       break;
-    case 'licence.issue':
-      if (event.body.euc !== undefined && typeof event.body.euc.number === 'string') {
-        keys.add(`euc:${event.body.euc.issuer}:${event.body.euc.number}`);
-      }
+    case 'licence.issue': {
+      const euc = eucKeyOf(event);
+      if (euc !== undefined) keys.add(euc);
       break;
+    }
     case 'event.correct':
       keys.add(`corrects:${event.subject.event}`);
       break;
   }
   return [...keys];
+}
+
+/** The key of a licence's clear EUC number (`euc:ISSUER:NUMBER`), if it has one. */
+export function eucKeyOf(event: CustodyEvent): string | undefined {
+  if (event.type !== 'licence.issue') return undefined;
+  const euc = event.body.euc;
+  return euc !== undefined && typeof euc.number === 'string' ? `euc:${euc.issuer}:${euc.number}` : undefined;
+}
+
+/**
+ * The keys an event is found under, each with the keys a history (history.ts
+ * `gather`) looks up next because it found the event there: from a serial,
+ * the event's shipment and a dispatch's licence; from a shipment, a
+ * dispatch's licence; from a licence, its EUC number. The index rows carry
+ * them, so that a reader can ask for the next round's keys while it reads
+ * this round's entries. They only let it ask sooner: what a history holds
+ * never depends on them.
+ */
+export function indexRowsOf(event: CustodyEvent): [key: string, next: string[]][] {
+  const shipment = (event.subject as { shipment?: string }).shipment;
+  const licence = event.type === 'shipment.dispatch' ? [`licence:${event.body.licence}`] : [];
+  const euc = eucKeyOf(event);
+  return indexKeysOf(event).map((key) => {
+    if (key.startsWith('serial:')) {
+      return [key, [...(shipment === undefined ? [] : [`shipment:${shipment}`]), ...licence]];
+    }
+    if (key.startsWith('shipment:')) return [key, licence];
+    if (key.startsWith('licence:')) return [key, euc === undefined ? [] : [euc]];
+    return [key, []];
+  });
 }
