@@ -90,6 +90,8 @@ test(
     const http = new HttpClient(node.url);
     const serials = burst.slice(0, next).map((e) => e.serial);
     const writes: number[] = [];
+    /** Each write's latency by the 10-second window it was sent in, to see whether latency drifts as the log grows. */
+    const windows: number[][] = Array.from({ length: Math.ceil(DURATION_S / 10) + 1 }, () => []);
     const reads: number[] = [];
     const errors: string[] = [];
     const rss: number[] = [];
@@ -110,11 +112,13 @@ test(
     while (performance.now() < end) {
       const due = Math.min(events.length, Math.floor(((performance.now() - t0) / 1000) * rate));
       for (; sent < due; sent++) {
+        const window = Math.floor((performance.now() - t0) / 10_000);
         inflight.push(
           send(http, (events[sent] as { body: string }).body).then(
             (r) => {
               if (r.status !== 201) errors.push(`write: HTTP ${r.status}`);
               writes.push(r.ms);
+              windows[window]?.push(r.ms);
             },
             (e: Error) => {
               errors.push(`write: ${e.message}`);
@@ -151,8 +155,11 @@ test(
     const onTarget = (Object.keys(TARGET) as (keyof typeof TARGET)[]).map(
       (k) => `${k} ${figures[k]} ms (target ${TARGET[k]})`,
     );
+    const drift = windows
+      .filter((w) => w.length > 0)
+      .map((w, i) => `${i * 10}s ${Math.round(pct(w, 50))}/${Math.round(pct(w, 99))}`);
     console.log(
-      `load: ${JSON.stringify(figures)}\nlatency against the benchmark's targets: ${onTarget.join(', ')}`,
+      `load: ${JSON.stringify(figures)}\nlatency against the benchmark's targets: ${onTarget.join(', ')}\nwrites p50/p99 ms by 10 s window sent in: ${drift.join(', ')}`,
     );
     expect(errors.slice(0, 5)).toEqual([]);
     expect(writes.length).toBe(sent);
