@@ -462,9 +462,11 @@ export class Ledger {
 
   /**
    * Reads the events under an index key, as of a tree size: an append in
-   * progress may have indexed entries the tree does not cover yet.
+   * progress may have indexed entries the tree does not cover yet. With
+   * `verify`, for a history, which checks every signature, each entry's
+   * check starts as it is found (see startVerifying); a bundle checks none.
    */
-  lookupAt(size: number): Lookup {
+  lookupAt(size: number, verify = false): Lookup {
     // Reads in flight for this history, so that two lookups finding the same entry read it once.
     const reading = new Map<number, Promise<EventEntry>>();
     // Lookups begun for this history, the ones asked for ahead among them.
@@ -481,6 +483,7 @@ export class Ledger {
           return this.eventsAt(
             rows.map((r) => r.index),
             reading,
+            verify,
           );
         });
         looking.set(key, events);
@@ -494,6 +497,7 @@ export class Ledger {
   private eventsAt(
     indices: readonly number[],
     reading: Map<number, Promise<EventEntry>>,
+    verify: boolean,
   ): Promise<EventEntry[]> {
     const found = indices.map((i) => this.entryCache.get(i) ?? reading.get(i));
     const missing = indices.filter((_, n) => found[n] === undefined);
@@ -501,7 +505,7 @@ export class Ledger {
       // The entries not read yet, in one read of the store.
       const read = this.log.entriesAt(missing).then((entries) => {
         const events = entries.map(toEventEntry);
-        for (const e of events) this.startVerifying(e);
+        if (verify) for (const e of events) this.startVerifying(e);
         return events;
       });
       read.catch(() => undefined); // each entry's promise carries the error to its reader
@@ -547,12 +551,15 @@ export class Ledger {
     return all.filter((r) => r.index < size);
   }
 
-  /** The events a history or bundle of `subject` is made of, as of `size`, in log order. */
-  async gather(subject: Subject, size = this.log.servedSize): Promise<EventEntry[]> {
+  /**
+   * The events a history or bundle of `subject` is made of, as of `size`, in
+   * log order; `verify` as for lookupAt.
+   */
+  async gather(subject: Subject, size = this.log.servedSize, verify = false): Promise<EventEntry[]> {
     // A history needs the signed tree it comes from; the first part of one is not enough.
     if (this.log.checkpoint === '') throw catchingUp(this.log.size);
     if (size === 0) throw new CustodyError('CUSTODY_NOT_FOUND', 'the ledger is empty', 404);
-    const lookup = this.lookupAt(size);
+    const lookup = this.lookupAt(size, verify);
     if ((await lookup(subjectKey(subject))).length === 0) {
       throw new CustodyError('CUSTODY_NOT_FOUND', `nothing in the log about ${subjectKey(subject)}`, 404);
     }
@@ -562,7 +569,7 @@ export class Ledger {
   /** The subject's timeline, checks, flags and verdict, as of `now` (default: the node's clock). */
   async history(subject: Subject, now: Date = this.clock()): Promise<History> {
     const size = this.log.servedSize;
-    const events = await this.gather(subject, size);
+    const events = await this.gather(subject, size, true);
     return { ...assess(subject, events, now, await verifyEventsAsync(events)), size, events };
   }
 
