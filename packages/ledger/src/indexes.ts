@@ -13,6 +13,7 @@
  * Free text cannot hold \0 (the schemas refuse control characters), so keys
  * cannot run into each other.
  */
+import { CustodyError } from './errors.js';
 import type { CustodyEvent } from './events/schema.js';
 import { chainOf, indexRowsOf } from './events/vocabulary.js';
 import type { Party } from './registry.js';
@@ -74,7 +75,14 @@ export class CustodyState {
     if (pending !== undefined) return pending;
     const stored = await this.read(`p${SEP}${id}`);
     if (stored === undefined) return undefined;
-    const party = JSON.parse(stored) as Party;
+    const party = readParty(stored);
+    if (party === undefined) {
+      throw new CustodyError(
+        'CUSTODY_CORRUPT_STATE',
+        `the stored record of party ${id} is damaged; run an audit`,
+        500,
+      );
+    }
     if (this.fillCache) this.committed.set(id, party);
     return party;
   }
@@ -159,10 +167,23 @@ function keysReadBy(event: CustodyEvent): string[] {
   return keys;
 }
 
-/** Up to `limit` committed parties, in id order. */
+/**
+ * Up to `limit` committed parties, in id order. A damaged record is left
+ * out: it is refused when it is asked for, and the audit names it.
+ */
 export async function storedParties(space: KeySpace, limit: number): Promise<Party[]> {
   const rows = await space.scan(`p${SEP}`, limit);
-  return rows.map(([, value]) => JSON.parse(value) as Party);
+  return rows.map(([, value]) => readParty(value)).filter((p): p is Party => p !== undefined);
+}
+
+/** A stored party record, or undefined if it is not one (only tampering makes one so). */
+function readParty(text: string): Party | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<Party> | null;
+    return typeof value?.id === 'string' && Array.isArray(value.keys) ? (value as Party) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** An index row: a log index found under a key, and the keys to look up next from it. */

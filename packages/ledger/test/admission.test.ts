@@ -6,7 +6,7 @@ import { Ledger } from '../src/ledger.js';
 import { Submission } from '../src/sequencer.js';
 import { generateSecretKey } from '../src/signature.js';
 import { KeySpace } from '../src/store.js';
-import { tempDir } from './helpers.js';
+import { rawDb, tempDir } from './helpers.js';
 import { castOf, LICENCE_BODY, ORIGIN, transit, World } from './world.js';
 
 /** Submits, expects a refusal with `code`, and checks that nothing was written. */
@@ -332,6 +332,29 @@ describe('the sequencer refuses, writes nothing, and says why', () => {
     expect(held).toBe(true);
     const [outcome] = await ledger.submit([report]);
     expect(outcome?.ok === false && outcome.error.code).toBe('CUSTODY_REVOKED_KEY');
+    await ledger.close();
+  });
+
+  test('a damaged party record: the ledger still opens, and that party’s events are refused with CUSTODY_CORRUPT_STATE', async () => {
+    const w = await World.create();
+    await w.register('XX-DMG', ['inspector'], 'KE');
+    await w.ledger.close();
+    const raw = await rawDb(w.dir);
+    await raw.db
+      .sublevel<string, string>('custody', { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+      .put('p\u0000XX-DMG', '{"id":"XX-DMG",');
+    await raw.db.close();
+    const ledger = await Ledger.open(w.dir, { secretKey: w.secretKey, clock: () => w.now });
+    const size = ledger.size;
+    const report = w.sign('XX-DMG', 'item.report', { serials: ['SN-79'] }, { kind: 'lost', reference: 'r' });
+    const pre = await ledger.precheck(report);
+    expect('error' in pre && pre.error.code).toBe('CUSTODY_CORRUPT_STATE');
+    const [outcome] = await ledger.submit([report]);
+    expect(outcome?.ok === false && [outcome.error.code, outcome.error.status]).toEqual([
+      'CUSTODY_CORRUPT_STATE',
+      500,
+    ]);
+    expect(ledger.size).toBe(size);
     await ledger.close();
   });
 

@@ -105,6 +105,18 @@ describe('audit of the custody indexes', () => {
       says: /"p \/ ACME" holds/,
     },
     {
+      what: 'a party replaced by bytes that are not JSON (the ledger still opens to be audited)',
+      change: (s: Space) => s.put(key('p', 'ACME'), '{"id":"ACME",'),
+      index: 1,
+      says: /"p \/ ACME" holds "\{\\"id\\":\\"ACME\\",", but entry 1 wrote/,
+    },
+    {
+      what: 'a party whose keys are gone (the ledger still opens to be audited)',
+      change: (s: Space) => s.put(key('p', 'ACME'), '{"id":"ACME"}'),
+      index: 1,
+      says: /"p \/ ACME" holds/,
+    },
+    {
       what: 'a licence’s issuer deleted (anyone could issue it again)',
       change: (s: Space) => s.del(key('l', 'DE-L-2026-0001')),
       index: 9,
