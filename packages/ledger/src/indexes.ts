@@ -16,7 +16,7 @@
 import { CustodyError } from './errors.js';
 import type { CustodyEvent } from './events/schema.js';
 import { chainOf, indexRowsOf } from './events/vocabulary.js';
-import type { Party } from './registry.js';
+import type { Party, PartyKey } from './registry.js';
 import type { ExtraWrite, KeySpace } from './store.js';
 
 const SEP = '\u0000';
@@ -176,14 +176,28 @@ export async function storedParties(space: KeySpace, limit: number): Promise<Par
   return rows.map(([, value]) => readParty(value)).filter((p): p is Party => p !== undefined);
 }
 
-/** A stored party record, or undefined if it is not one (only tampering makes one so). */
+/**
+ * A stored party record, or undefined if it lacks what admission and
+ * histories read of it (only tampering makes one so).
+ */
 function readParty(text: string): Party | undefined {
+  let value: Partial<Party> | null;
   try {
-    const value = JSON.parse(text) as Partial<Party> | null;
-    return typeof value?.id === 'string' && Array.isArray(value.keys) ? (value as Party) : undefined;
+    value = JSON.parse(text) as Partial<Party> | null;
   } catch {
     return undefined;
   }
+  const keyOk = (k: unknown) =>
+    typeof k === 'object' &&
+    k !== null &&
+    typeof (k as PartyKey).keyId === 'string' &&
+    typeof (k as PartyKey).vkey === 'string';
+  return typeof value?.id === 'string' &&
+    Array.isArray(value.roles) &&
+    Array.isArray(value.keys) &&
+    value.keys.every(keyOk)
+    ? (value as Party)
+    : undefined;
 }
 
 /** An index row: a log index found under a key, and the keys to look up next from it. */

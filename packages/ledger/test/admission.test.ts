@@ -335,28 +335,39 @@ describe('the sequencer refuses, writes nothing, and says why', () => {
     await ledger.close();
   });
 
-  test('a damaged party record: the ledger still opens, and that party’s events are refused with CUSTODY_CORRUPT_STATE', async () => {
-    const w = await World.create();
-    await w.register('XX-DMG', ['inspector'], 'KE');
-    await w.ledger.close();
-    const raw = await rawDb(w.dir);
-    await raw.db
-      .sublevel<string, string>('custody', { keyEncoding: 'utf8', valueEncoding: 'utf8' })
-      .put('p\u0000XX-DMG', '{"id":"XX-DMG",');
-    await raw.db.close();
-    const ledger = await Ledger.open(w.dir, { secretKey: w.secretKey, clock: () => w.now });
-    const size = ledger.size;
-    const report = w.sign('XX-DMG', 'item.report', { serials: ['SN-79'] }, { kind: 'lost', reference: 'r' });
-    const pre = await ledger.precheck(report);
-    expect('error' in pre && pre.error.code).toBe('CUSTODY_CORRUPT_STATE');
-    const [outcome] = await ledger.submit([report]);
-    expect(outcome?.ok === false && [outcome.error.code, outcome.error.status]).toEqual([
-      'CUSTODY_CORRUPT_STATE',
-      500,
-    ]);
-    expect(ledger.size).toBe(size);
-    await ledger.close();
-  });
+  test.each([
+    ['not JSON', '{"id":"XX-DMG",'],
+    ['keys that are not keys', '{"id":"XX-DMG","roles":["inspector"],"keys":[null]}'],
+  ])(
+    'a damaged party record (%s): the ledger still opens, and that party’s events are refused with CUSTODY_CORRUPT_STATE',
+    async (_, damaged) => {
+      const w = await World.create();
+      await w.register('XX-DMG', ['inspector'], 'KE');
+      await w.ledger.close();
+      const raw = await rawDb(w.dir);
+      await raw.db
+        .sublevel<string, string>('custody', { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+        .put('p\u0000XX-DMG', damaged);
+      await raw.db.close();
+      const ledger = await Ledger.open(w.dir, { secretKey: w.secretKey, clock: () => w.now });
+      const size = ledger.size;
+      const report = w.sign(
+        'XX-DMG',
+        'item.report',
+        { serials: ['SN-79'] },
+        { kind: 'lost', reference: 'r' },
+      );
+      const pre = await ledger.precheck(report);
+      expect('error' in pre && pre.error.code).toBe('CUSTODY_CORRUPT_STATE');
+      const [outcome] = await ledger.submit([report]);
+      expect(outcome?.ok === false && [outcome.error.code, outcome.error.status]).toEqual([
+        'CUSTODY_CORRUPT_STATE',
+        500,
+      ]);
+      expect(ledger.size).toBe(size);
+      await ledger.close();
+    },
+  );
 
   test('a reopened ledger has its parties in memory: checking a signature reads none of them again', async () => {
     const w = await World.create();

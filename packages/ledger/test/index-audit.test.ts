@@ -111,8 +111,8 @@ describe('audit of the custody indexes', () => {
       says: /"p \/ ACME" holds "\{\\"id\\":\\"ACME\\",", but entry 1 wrote/,
     },
     {
-      what: 'a party whose keys are gone (the ledger still opens to be audited)',
-      change: (s: Space) => s.put(key('p', 'ACME'), '{"id":"ACME"}'),
+      what: 'a party whose keys are not keys (the ledger still opens to be audited)',
+      change: (s: Space) => s.put(key('p', 'ACME'), '{"id":"ACME","roles":[],"keys":[null]}'),
       index: 1,
       says: /"p \/ ACME" holds/,
     },
