@@ -466,7 +466,7 @@ export class Ledger {
    * `verify`, for a history, which checks every signature, each entry's
    * check starts as it is found (see startVerifying); a bundle checks none.
    */
-  lookupAt(size: number, verify = false): Lookup {
+  lookupAt(size: number, { verify = false }: { verify?: boolean } = {}): Lookup {
     // Reads in flight for this history, so that two lookups finding the same entry read it once.
     const reading = new Map<number, Promise<EventEntry>>();
     // Lookups begun for this history, the ones asked for ahead among them.
@@ -555,11 +555,15 @@ export class Ledger {
    * The events a history or bundle of `subject` is made of, as of `size`, in
    * log order; `verify` as for lookupAt.
    */
-  async gather(subject: Subject, size = this.log.servedSize, verify = false): Promise<EventEntry[]> {
+  async gather(
+    subject: Subject,
+    size = this.log.servedSize,
+    options: { verify?: boolean } = {},
+  ): Promise<EventEntry[]> {
     // A history needs the signed tree it comes from; the first part of one is not enough.
     if (this.log.checkpoint === '') throw catchingUp(this.log.size);
     if (size === 0) throw new CustodyError('CUSTODY_NOT_FOUND', 'the ledger is empty', 404);
-    const lookup = this.lookupAt(size, verify);
+    const lookup = this.lookupAt(size, options);
     if ((await lookup(subjectKey(subject))).length === 0) {
       throw new CustodyError('CUSTODY_NOT_FOUND', `nothing in the log about ${subjectKey(subject)}`, 404);
     }
@@ -569,7 +573,7 @@ export class Ledger {
   /** The subject's timeline, checks, flags and verdict, as of `now` (default: the node's clock). */
   async history(subject: Subject, now: Date = this.clock()): Promise<History> {
     const size = this.log.servedSize;
-    const events = await this.gather(subject, size, true);
+    const events = await this.gather(subject, size, { verify: true });
     return { ...assess(subject, events, now, await verifyEventsAsync(events)), size, events };
   }
 
