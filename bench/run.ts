@@ -169,7 +169,7 @@ async function ingest(target: number, min = 0): Promise<{ rate: number; peakRss:
  * that.
  */
 async function reads(size: number, justOpened = false): Promise<void> {
-  // Every serial once at most: 7919 is prime, so k·7919 mod n runs through them all.
+  // k·7919 mod n differs for every k < n (7919 is prime; n is not a multiple of it): a serial per k.
   const sampleFrom = (from: number, length = 200) =>
     Array.from({ length }, (_, i) => serialsSeen[((from + i) * 7919) % serialsSeen.length] as string);
   if (justOpened) {
