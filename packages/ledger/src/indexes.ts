@@ -211,10 +211,31 @@ const NONE: readonly string[] = Object.freeze([]);
 /** The rows under an index key, by ascending log index. */
 export async function indexed(space: KeySpace, key: string): Promise<IndexRow[]> {
   const rows = await space.scan(`i${SEP}${key}${SEP}`);
-  return rows.map(([k, next]) => ({
-    index: Number.parseInt(k.slice(k.lastIndexOf(SEP) + 1), 16),
-    next: next === '' ? NONE : next.split(SEP),
-  }));
+  return rows.map(([k, next]) => indexRow(k, next));
+}
+
+/** An index row from its stored key (`i\0KEY\0INDEX`) and value. */
+const indexRow = (key: string, next: string): IndexRow => ({
+  index: Number.parseInt(key.slice(key.lastIndexOf(SEP) + 1), 16),
+  next: next === '' ? NONE : next.split(SEP),
+});
+
+/** The rows of every index key that starts with `family`, up to `limit`, with the key each is under. */
+export async function indexedFamily(
+  space: KeySpace,
+  family: string,
+  limit: number,
+): Promise<[string, IndexRow][]> {
+  const rows = await space.scan(`i${SEP}${family}`, limit);
+  return rows.map(([k, next]) => [k.slice(2, k.lastIndexOf(SEP)), indexRow(k, next)]);
+}
+
+/** The rows a group's writes add under index keys that start with `family` (see `record`). */
+export function indexRowsIn(writes: readonly ExtraWrite[], family: string): [string, IndexRow][] {
+  const prefix = `i${SEP}${family}`;
+  return writes
+    .filter((w) => w.key.startsWith(prefix))
+    .map((w) => [w.key.slice(2, w.key.lastIndexOf(SEP)), indexRow(w.key, w.value ?? '')]);
 }
 
 /** The index keys a group's writes add rows under (see `record`). */

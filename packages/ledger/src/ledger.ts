@@ -30,15 +30,23 @@ import {
   verifyEventsAsync,
 } from './history.js';
 import { IndexAudit } from './index-audit.js';
-import { CustodyState, type IndexRow, indexed, indexKeysIn, storedParties } from './indexes.js';
+import {
+  CustodyState,
+  type IndexRow,
+  indexed,
+  indexedFamily,
+  indexKeysIn,
+  indexRowsIn,
+  storedParties,
+} from './indexes.js';
 import { decodeLeaf, type LeafEntry } from './leaf.js';
 import { Log, type StoredEntry } from './log.js';
 import type { Hash } from './merkle.js';
-import { EntryCache, IndexScanCache } from './read-cache.js';
+import { EntryCache, IndexFamilyCache, IndexScanCache } from './read-cache.js';
 import type { Receipt } from './receipt.js';
 import { type Party, partyPublicKey } from './registry.js';
 import { type Admitted, admit, badSignature, Submission } from './sequencer.js';
-import type { KeySpace } from './store.js';
+import type { ExtraWrite, KeySpace } from './store.js';
 import type { TileAddress } from './tiles.js';
 import { VerifyPool } from './verify-pool.js';
 
@@ -77,13 +85,22 @@ export class Ledger {
   private readonly parties = new Map<string, Party>();
   /** What histories read again and again (see read-cache.ts). */
   private readonly scans = new IndexScanCache<IndexRow>();
+  /** Every correction row (up to 100,000: about 12 MB), so that a history asks the store for none. */
+  private readonly corrections: IndexFamilyCache<IndexRow>;
   private readonly entryCache = new EntryCache<EventEntry>();
 
   private constructor(
     private readonly log: Log,
     private readonly space: KeySpace,
     private readonly clock: () => Date,
-  ) {}
+  ) {
+    this.corrections = new IndexFamilyCache(
+      'corrects:',
+      100_000,
+      (limit) => indexedFamily(space, 'corrects:', limit),
+      () => log.size,
+    );
+  }
 
   /** A new, empty ledger; its first submission must be the genesis event. */
   static async create(
@@ -259,7 +276,7 @@ export class Ledger {
       throw e;
     }
     for (const p of state.changedParties()) this.parties.set(p.id, p);
-    this.scans.committed(first, this.log.size, indexKeysIn(writes));
+    this.readCachesFollow(first, writes);
     this.policy = policy;
     return result.size;
   }
@@ -364,7 +381,7 @@ export class Ledger {
         const genesis = accepted[0]?.event;
         if (genesis?.type === 'ledger.genesis') this.policy = genesis.body.policy;
         for (const p of state.changedParties()) this.parties.set(p.id, p);
-        this.scans.committed(firstIndex, this.log.size, indexKeysIn(writes));
+        this.readCachesFollow(firstIndex, writes);
       } catch (e) {
         // The batch may have landed even so: forget what is cached, read it again.
         this.parties.clear();
@@ -540,8 +557,18 @@ export class Ledger {
     }
   }
 
-  /** The index rows under a key below `size`, from the scan cache or the store. */
+  /** A group from `first` to the size now was written with `writes`: the read caches take it in. */
+  private readCachesFollow(first: number, writes: readonly ExtraWrite[]): void {
+    this.scans.committed(first, this.log.size, indexKeysIn(writes));
+    this.corrections.committed(first, this.log.size, indexRowsIn(writes, this.corrections.family));
+  }
+
+  /** The index rows under a key below `size`, from the read caches or the store. */
   private async indexedBelow(key: string, size: number): Promise<IndexRow[]> {
+    if (key.startsWith(this.corrections.family)) {
+      const held = await this.corrections.get(key, size);
+      if (held !== undefined) return held;
+    }
     const known = this.scans.get(key, size);
     if (known !== undefined) return known;
     // Read before the scan: every index row below it was written in an earlier batch.

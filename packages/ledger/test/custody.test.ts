@@ -3,7 +3,7 @@ import { canonicalJson } from '../src/canonical.js';
 import { Ledger } from '../src/ledger.js';
 import { ed25519Signer } from '../src/note.js';
 import { verifyReceipt } from '../src/receipt.js';
-import { indexKey, Store } from '../src/store.js';
+import { indexKey, KeySpace, Store } from '../src/store.js';
 import { rawDb } from './helpers.js';
 import { castOf, DAY, HOUR, LICENCE_BODY, MANUFACTURE, serials, transfer, World } from './world.js';
 
@@ -380,6 +380,40 @@ describe('histories of shipments, licences and parties', () => {
       ['event.correct', []],
     ]);
     await world.ledger.close();
+  });
+
+  test('a correction filed after the corrections were read (they are held in memory) still appears', async () => {
+    const world = await World.create();
+    await castOf(world);
+    const report = await world.submit(
+      'ACME',
+      'item.report',
+      { serials: ['SN-0002'] },
+      { kind: 'stolen', reference: 'PD-2' },
+    );
+    const before = await world.history({ serial: 'SN-0002' });
+    expect(before.timeline.map((t) => t.correctedBy)).toEqual([[]]);
+    const fix = await world.submit(
+      'ACME',
+      'event.correct',
+      { event: report.eventHash },
+      { reason: 'filed against the wrong serial' },
+    );
+    const scans = vi.spyOn(KeySpace.prototype, 'scan');
+    const after = await world.history({ serial: 'SN-0002' });
+    // Every correction lookup answered from memory, this group's included.
+    expect(scans.mock.calls.filter(([prefix]) => prefix.startsWith('i\u0000corrects:'))).toEqual([]);
+    scans.mockRestore();
+    expect(after.timeline.map((t) => [t.type, t.correctedBy])).toEqual([
+      ['item.report', [fix.eventHash]],
+      ['event.correct', []],
+    ]);
+    // Reopened, the corrections are read from the store again.
+    await world.ledger.close();
+    const reopened = await Ledger.open(world.dir);
+    const again = await reopened.history({ serial: 'SN-0002' }, world.now);
+    expect(again.timeline.map((t) => t.correctedBy)).toEqual([[fix.eventHash], []]);
+    await reopened.close();
   });
 });
 
