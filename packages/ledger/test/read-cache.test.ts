@@ -6,6 +6,12 @@ import { KeySpace, Store } from '../src/store.js';
 import { castOf, MANUFACTURE, serials, transfer, World } from './world.js';
 
 const KEYS = ['a', 'b', 'c', 'd'];
+/** A group committing rows under some of the keys, `width` entries long. */
+const COMMIT = {
+  kind: fc.constant('commit' as const),
+  keys: fc.subarray(KEYS),
+  width: fc.integer({ min: 1, max: 4 }),
+};
 
 /**
  * A model of the node: groups commit, each writing rows under some keys;
@@ -17,11 +23,7 @@ prop.prop(
   [
     fc.array(
       fc.oneof(
-        fc.record({
-          kind: fc.constant('commit' as const),
-          keys: fc.subarray(KEYS),
-          width: fc.integer({ min: 1, max: 4 }),
-        }),
+        fc.record(COMMIT),
         fc.record({ kind: fc.constant('scan' as const), key: fc.constantFrom(...KEYS), lag: fc.nat(2) }),
         fc.record({ kind: fc.constant('read' as const), key: fc.constantFrom(...KEYS), back: fc.nat(6) }),
       ),
@@ -72,12 +74,7 @@ prop.prop(
   [
     fc.array(
       fc.oneof(
-        fc.record({
-          kind: fc.constant('commit' as const),
-          keys: fc.subarray(KEYS),
-          width: fc.integer({ min: 1, max: 3 }),
-          told: fc.integer({ min: 0, max: 9 }).map((n) => n > 0),
-        }),
+        fc.record({ ...COMMIT, told: fc.integer({ min: 0, max: 9 }).map((n) => n > 0) }),
         fc.record({
           kind: fc.constant('read' as const),
           key: fc.constantFrom(...KEYS),
