@@ -13,7 +13,7 @@ import {
   verifyEventMessageAsync,
   verifyMessageAsync,
 } from './events/sign.js';
-import { chainOf, eucKeyOf, indexKeysOf, serialsOf } from './events/vocabulary.js';
+import { CORRECTIONS, chainOf, eucKeyOf, indexKeysOf, serialsOf } from './events/vocabulary.js';
 import { keyUsableAt, Registry } from './registry.js';
 import { type Flag, judge } from './rules/index.js';
 import type { Focus } from './rules/model.js';
@@ -56,7 +56,7 @@ export async function gather(subject: Subject, lookup: Lookup, genesis: LoggedEv
     const keys: string[] = [];
     if (!askedCorrections.has(e.hash)) {
       askedCorrections.add(e.hash);
-      keys.push(`corrects:${e.hash}`);
+      keys.push(`${CORRECTIONS}${e.hash}`);
     }
     for (const party of partiesNamed(e)) {
       if (askedParties.has(party)) continue;

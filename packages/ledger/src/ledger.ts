@@ -19,6 +19,7 @@ import {
   verifyMessageAsync,
   verifyMessageOn,
 } from './events/sign.js';
+import { CORRECTIONS } from './events/vocabulary.js';
 import {
   type Assessment,
   assess,
@@ -95,9 +96,9 @@ export class Ledger {
     private readonly clock: () => Date,
   ) {
     this.corrections = new IndexFamilyCache(
-      'corrects:',
+      CORRECTIONS,
       100_000,
-      (limit) => indexedFamily(space, 'corrects:', limit),
+      (limit) => indexedFamily(space, CORRECTIONS, limit),
       () => log.size,
     );
   }
@@ -123,6 +124,13 @@ export class Ledger {
    * size.
    */
   static async open(dir: string, options: LedgerOptions = {}): Promise<Ledger> {
+    const partiesAtOpen = options.partiesAtOpen ?? 10_000;
+    if (!Number.isSafeInteger(partiesAtOpen) || partiesAtOpen < 0) {
+      throw new CustodyError(
+        'CUSTODY_BAD_INPUT',
+        `partiesAtOpen must be a whole number of parties, 0 or more, not ${String(options.partiesAtOpen)}`,
+      );
+    }
     const log = await Log.open(dir, options.secretKey === undefined ? {} : { secretKey: options.secretKey });
     const ledger = new Ledger(log, log.space('custody'), options.clock ?? (() => new Date()));
     if (log.size > 0) {
@@ -133,7 +141,7 @@ export class Ledger {
       // memory from the start, the first histories after a restart do too,
       // instead of checking every signature once the last entry is in.
       // Nothing is committed yet, so this cannot race a commit.
-      for (const party of await storedParties(ledger.space, options.partiesAtOpen ?? 10_000))
+      for (const party of await storedParties(ledger.space, partiesAtOpen))
         ledger.parties.set(party.id, party);
     }
     return ledger;

@@ -369,6 +369,19 @@ describe('the sequencer refuses, writes nothing, and says why', () => {
     },
   );
 
+  test('partiesAtOpen that is not a count: CUSTODY_BAD_INPUT, and the ledger is left closed and unchanged', async () => {
+    const w = await World.create();
+    await w.ledger.close();
+    for (const partiesAtOpen of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      const opening = Ledger.open(w.dir, { secretKey: w.secretKey, partiesAtOpen });
+      await expect(opening).rejects.toMatchObject({ code: 'CUSTODY_BAD_INPUT', message: /partiesAtOpen/ });
+    }
+    // Nothing held the folder open: it opens as before, at the same size.
+    const ledger = await Ledger.open(w.dir, { secretKey: w.secretKey, clock: () => w.now });
+    expect(ledger.size).toBe(1);
+    await ledger.close();
+  });
+
   test('a reopened ledger has its parties in memory: checking a signature reads none of them again', async () => {
     const w = await World.create();
     await w.register('XX-WARM', ['inspector'], 'KE');

@@ -64,6 +64,9 @@ export function serialsOf(event: CustodyEvent): readonly string[] {
   }
 }
 
+/** The prefix of the keys under which an event's corrections are found (`corrects:HASH`). */
+export const CORRECTIONS = 'corrects:';
+
 /**
  * The keys an event is found under: `serial:S`, `shipment:X`, `licence:L`,
  * `party:P`, `euc:ISSUER:NUMBER` (clear EUC numbers, to catch reuse) and
@@ -87,7 +90,7 @@ export function indexKeysOf(event: CustodyEvent): string[] {
       break;
     }
     case 'event.correct':
-      keys.add(`corrects:${event.subject.event}`);
+      keys.add(`${CORRECTIONS}${event.subject.event}`);
       break;
   }
   return [...keys];
