@@ -29,6 +29,7 @@ import {
   type Subtree,
 } from './merkle.js';
 import { ed25519Signer, ed25519Verifier, isKeyName, type NoteSigner, type NoteVerifier } from './note.js';
+import { edgeSubtrees, RecentSubtrees } from './recent-subtrees.js';
 import { type ExtraWrite, type KeySpace, type LedgerState, Store } from './store.js';
 import { encodeEntryBundle, type TileAddress, tileRange } from './tiles.js';
 
@@ -73,6 +74,8 @@ export interface CreateOptions extends OpenOptions {
 export class Log {
   private state: LedgerState;
   private frontier: Frontier;
+  /** Enough for the receipts of a group of 8,000 entries (see RecentSubtrees). */
+  private readonly recent = new RecentSubtrees(16_384);
   /** The size of the tree this log serves (see `checkpoint`). */
   private served: number;
   /** Appends wait on this, so groups are sequenced one at a time in call order. */
@@ -90,6 +93,7 @@ export class Log {
   ) {
     this.state = state;
     this.frontier = { size: state.size, hashes: state.frontier };
+    this.recent.add(edgeSubtrees(this.frontier));
     this.served = servedSizeOf(state, verifier);
   }
 
@@ -398,6 +402,8 @@ export class Log {
     }
     this.state = state;
     this.frontier = g.frontier;
+    this.recent.add(g.created);
+    this.recent.add(edgeSubtrees(g.frontier));
     this.served = servedSizeOf(state, this.verifier);
     return {
       firstIndex: g.firstIndex,
@@ -429,6 +435,7 @@ export class Log {
     checkState(state, this.verifier);
     this.state = state;
     this.frontier = { size: state.size, hashes: state.frontier };
+    this.recent.add(edgeSubtrees(this.frontier));
     this.served = servedSizeOf(state, this.verifier);
     this.stale = false;
   }
@@ -580,9 +587,15 @@ export class Log {
     await this.store.close();
   }
 
-  private readonly readSubtrees = (subtrees: readonly Subtree[]) => {
+  /** Hashes of complete subtrees: the recent ones from memory, the others from the store. */
+  private readonly readSubtrees = async (subtrees: readonly Subtree[]): Promise<Hash[]> => {
     this.assertOpen();
-    return this.store.subtrees(subtrees);
+    const held = subtrees.map((s) => this.recent.get(s));
+    const missing = subtrees.filter((_, i) => held[i] === undefined);
+    if (missing.length === 0) return held as Hash[];
+    const read = await this.store.subtrees(missing);
+    let next = 0;
+    return held.map((h) => h ?? (read[next++] as Hash));
   };
 
   private index(value: number | bigint, what: string): number {

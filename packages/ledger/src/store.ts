@@ -271,9 +271,10 @@ export class Store {
     let ops: ReturnType<Level<Bytes, Bytes>['batch']> | undefined;
     try {
       ops = this.db.batch();
-      // Buffer.from, not TextEncoder: five times faster on these short strings, and a group has thousands.
+      // Buffer.from, not TextEncoder: five times faster on these short strings, and a group has
+      // thousands. The prefix joins the key as text: one pooled buffer, not a new one for the join.
       for (const w of extra) {
-        const key = w.space.sublevel.prefixKey(Buffer.from(w.key, 'utf8'), 'view');
+        const key = Buffer.from(w.space.sublevel.prefixKey(w.key, 'utf8'), 'utf8');
         if (w.value === undefined) ops.del(key);
         else ops.put(key, Buffer.from(w.value, 'utf8'));
       }

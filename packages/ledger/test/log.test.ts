@@ -371,6 +371,32 @@ describe('the log', () => {
     expect(await failsWith(() => ledger.entry(0))).toBe('CUSTODY_CLOSED');
   });
 
+  test('the proofs of the entries just appended are made without reading the store, and equal the stored ones', async () => {
+    const dir = join(tempDir(), 'ledger');
+    const secretKey = generateSecretKey();
+    const ledger = await Log.create(dir, { origin: ORIGIN, secretKey });
+    const groups: { indices: number[]; size: number; proofs: string }[] = [];
+    const reads = vi.spyOn(Store.prototype, 'storedSubtrees');
+    const next = rng(5);
+    for (let g = 0, n = 0; g < 25; g++) {
+      const result = await ledger.append(Array.from({ length: 1 + next(300) }, (_, i) => input(n + i)));
+      const indices = Array.from({ length: result.size - n }, (_, i) => n + i);
+      const proofs = await ledger.inclusionProofs(indices, result.size);
+      groups.push({ indices, size: result.size, proofs: [...proofs.values()].flat().map(toHex).join() });
+      n = result.size;
+    }
+    expect(reads).not.toHaveBeenCalled();
+    reads.mockRestore();
+    await ledger.close();
+
+    const reopened = await Log.open(dir);
+    for (const { indices, size, proofs } of groups) {
+      const stored = await reopened.inclusionProofs(indices, size);
+      expect([...stored.values()].flat().map(toHex).join()).toBe(proofs);
+    }
+    await reopened.close();
+  });
+
   test('a failed write changes nothing, and the next append continues from what is on disk', async () => {
     const { dir, secretKey } = await smallLedger(10);
     const ledger = await Log.open(dir, { secretKey });
