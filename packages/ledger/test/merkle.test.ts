@@ -7,9 +7,11 @@ import {
   EMPTY_ROOT,
   type Hash,
   hashLeaf,
+  hashRanges,
   inclusionRanges,
   type Range,
   rootOf,
+  type Subtree,
   verifyConsistency,
   verifyInclusion,
 } from '../src/merkle.js';
@@ -147,6 +149,45 @@ describe('properties of random trees', () => {
           );
         }
       }
+    },
+  );
+
+  prop.prop(
+    [
+      fc.integer({ min: 1, max: 300 }).chain((n) =>
+        fc.record({
+          n: fc.constant(n),
+          proofs: fc.array(
+            fc.record({
+              i: fc.nat(n - 1),
+              m: fc.integer({ min: 1, max: n }),
+              to: fc.integer({ min: 1, max: n }),
+            }),
+            { minLength: 1, maxLength: 20 },
+          ),
+        }),
+      ),
+      fc.integer({ min: 0, max: 255 }),
+    ],
+    { numRuns: 100 },
+  )(
+    'the ranges of many proofs hashed together: each its own hash, each subtree read once',
+    async ({ n, proofs }, seed) => {
+      const leaves = leavesOf(n, seed);
+      // Inclusion and consistency ranges in trees of several sizes: complete subtrees, right edges, repeats.
+      const ranges = proofs.flatMap(({ i, m, to }) => [
+        ...inclusionRanges(Math.min(i, to - 1), to),
+        ...consistencyRanges(Math.min(m, to), to),
+      ]);
+      const asked: string[] = [];
+      const read = async (subtrees: readonly Subtree[]) =>
+        subtrees.map(({ level, index }) => {
+          asked.push(`${level}:${index}`);
+          return rootOf(leaves, index * 2 ** level, (index + 1) * 2 ** level);
+        });
+      const hashes = await hashRanges(ranges, read);
+      expect(hashes.map(toHex)).toEqual(ranges.map((r) => toHex(rootOf(leaves, r.begin, r.end))));
+      expect(new Set(asked).size).toBe(asked.length);
     },
   );
 
