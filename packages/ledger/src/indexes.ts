@@ -133,24 +133,31 @@ export class CustodyState {
     put(`s${SEP}${sid}`, `${index} ${hash}`);
     this.hashes.set(hash, { index, signer: event.signer });
     put(`e${SEP}${hash}`, `${index} ${event.signer}`);
-    if (chain !== undefined) {
-      this.heads.set(chain, hash);
-      put(`h${SEP}${chain}`, hash);
-    }
-    if (party !== undefined) {
-      this.parties.set(party.id, party);
-      put(`p${SEP}${party.id}`, JSON.stringify(party));
-    }
+    // Chain heads and parties are written by takeWrites, once each, as the group leaves them.
+    if (chain !== undefined) this.heads.set(chain, hash);
+    if (party !== undefined) this.parties.set(party.id, party);
     if (event.type === 'licence.issue') {
       this.issuers.set(event.subject.licence, event.signer);
       put(`l${SEP}${event.subject.licence}`, event.signer);
     }
-    for (const [key, next] of indexRowsOf(event)) put(`i${SEP}${key}${SEP}${hex16(index)}`, next.join(SEP));
+    const at = hex16(index);
+    for (const [key, next] of indexRowsOf(event)) put(`i${SEP}${key}${SEP}${at}`, next.join(SEP));
   }
 
-  /** The writes of the group so far, to go into the append's batch. */
+  /**
+   * The writes of the group so far, to go into the append's batch. A chain
+   * that took several events in the group (a transfer's, sent together) has
+   * its head written once, and a party its record: the earlier values would
+   * only be overwritten in the same batch.
+   */
   takeWrites(): ExtraWrite[] {
-    return this.writes;
+    const latest: ExtraWrite[] = [];
+    for (const [chain, hash] of this.heads)
+      latest.push({ space: this.space, key: `h${SEP}${chain}`, value: hash });
+    for (const party of this.parties.values()) {
+      latest.push({ space: this.space, key: `p${SEP}${party.id}`, value: JSON.stringify(party) });
+    }
+    return [...this.writes, ...latest];
   }
 }
 

@@ -5,10 +5,12 @@
  */
 import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test, vi } from 'vitest';
+import { eventHash } from '../src/events/sign.js';
 import { Ledger } from '../src/ledger.js';
+import { Store } from '../src/store.js';
 import { rawDb, tempDir } from './helpers.js';
-import { castOf, transfer, World } from './world.js';
+import { castOf, HOUR, transfer, transit, World } from './world.js';
 
 let clean: string;
 let root: string;
@@ -164,4 +166,52 @@ describe('audit of the custody indexes', () => {
       expect(await history(dir, serial)).toEqual(await history(clean, serial));
     }
   });
+});
+
+describe('a group that holds several events of one chain', () => {
+  test('writes the chain’s head once, the last event’s, and the chain goes on from it', async () => {
+    const world = await World.create();
+    await castOf(world);
+    const items = ['SN-0001', 'SN-0002'];
+    // Up to the dispatch, one at a time; then the rest of the shipment's chain in one group.
+    await transfer(world, {
+      items,
+      at: async (step) => ['exit', 'transit', 'deliver', 'verify'].includes(step),
+    });
+    const exit = world.sign('DE-CUSTOMS', 'shipment.transit', { shipment: 'SHP-1' }, transit('DEHAM', 'DE'));
+    world.pass(HOUR);
+    const sighted = world.sign(
+      'NL-CUSTOMS',
+      'shipment.transit',
+      { shipment: 'SHP-1' },
+      transit('NLRTM', 'NL', { serialsSighted: items }),
+      { prev: eventHash(exit.event) },
+    );
+    world.pass(HOUR);
+    const deliver = world.sign(
+      'KE-POLICE',
+      'shipment.deliver',
+      { shipment: 'SHP-1' },
+      { location: 'KEMBA', serialsReceived: items },
+      { prev: eventHash(sighted.event) },
+    );
+    const commit = vi.spyOn(Store.prototype, 'commit');
+    const outcomes = await world.ledger.submit([exit, sighted, deliver]);
+    expect(outcomes.map((o) => o.ok)).toEqual([true, true, true]);
+    const heads = (commit.mock.calls[0]?.[1] ?? []).filter((w) => w.key === 'h\u0000shipment:SHP-1');
+    commit.mockRestore();
+    expect(heads.map((w) => w.value)).toEqual([eventHash(deliver.event)]);
+
+    world.pass(HOUR);
+    const verify = world.sign(
+      'KE-NCC',
+      'delivery.verify',
+      { shipment: 'SHP-1' },
+      { serialsConfirmed: items, method: 'on-site', endUseConfirmed: true },
+      { prev: eventHash(deliver.event) },
+    );
+    await world.ledger.submitOne(verify);
+    expect((await world.ledger.audit()).ok).toBe(true);
+    await world.ledger.close();
+  }, 30_000);
 });
