@@ -13,7 +13,7 @@
  */
 import type { AuditProblem } from './audit.js';
 import type { CustodyEvent } from './events/schema.js';
-import { chainOf } from './events/vocabulary.js';
+import { chainOf, nextKeysAllowed } from './events/vocabulary.js';
 import { CustodyState } from './indexes.js';
 import { partyOf, Registry } from './registry.js';
 import type { KeySpace } from './store.js';
@@ -27,6 +27,8 @@ interface Expected {
   readonly value: string;
   /** The log entry that wrote it. */
   readonly index: number;
+  /** For an index row: the keys it may name to look up next (see `holds`). */
+  readonly next?: ReadonlySet<string>;
 }
 
 /** An index key as a person reads it: its parts separated by " / ". */
@@ -81,7 +83,10 @@ export class IndexAudit {
     state.record(event, hash, index, chainOf(event), id === undefined ? undefined : this.registry.get(id));
     // One value per key (an event naming a serial twice indexes it once).
     const writes = new Map(state.takeWrites().map((w) => [w.key, w.value ?? '']));
-    return [...writes].map(([key, value]) => ({ key, value, index }));
+    const next = nextKeysAllowed(event);
+    return [...writes].map(([key, value]) =>
+      key.startsWith('i') ? { key, value, index, next } : { key, value, index },
+    );
   }
 
   private async flush(): Promise<AuditProblem | undefined> {
@@ -111,12 +116,16 @@ export class IndexAudit {
 }
 
 /**
- * Whether a stored value is the one expected. An index row written before
- * rows carried the keys to look up next holds "": a history then asks for
- * them a round later, and finds the same events.
+ * Whether a stored value is the one expected. The keys an index row names
+ * to look up next only make a history ask sooner, and rows written by
+ * earlier versions name fewer of them ("" before rows carried any) or more
+ * (vocabulary.ts `nextKeysAllowed`): a row holds if every key it names is
+ * one its event may name. One naming another key is named.
  */
 const holds = (expected: Expected, stored: string) =>
-  stored === expected.value || (expected.key.startsWith('i') && stored === '');
+  stored === expected.value ||
+  (expected.next !== undefined &&
+    (stored === '' || stored.split('\u0000').every((key) => expected.next?.has(key) === true)));
 
 /** The log index an index entry says it belongs to: in the key for index keys, in the value otherwise. */
 function claimedIndex(key: string, value: string): number | undefined {

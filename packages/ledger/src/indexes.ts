@@ -8,8 +8,8 @@
  *   l\0LICENCE               → the party that issued the licence
  *   i\0KEY\0INDEX(16 hex)    → for every index key of every event, the keys a history
  *                             looks up next from it, \0-separated, often none
- *                             (see vocabulary.ts indexRowsOf; "" in rows written
- *                             before they carried them)
+ *                             (see vocabulary.ts indexRowsOf; rows written by
+ *                             earlier versions name more or none: nextKeysAllowed)
  * Free text cannot hold \0 (the schemas refuse control characters), so keys
  * cannot run into each other.
  */

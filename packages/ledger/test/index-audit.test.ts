@@ -79,6 +79,12 @@ describe('audit of the custody indexes', () => {
       says: /holds "shipment:SHP-9", but entry 10 wrote "shipment:SHP-1\\u0000licence:DE-L-2026-0001"/,
     },
     {
+      what: 'a transit’s row naming the dispatch’s licence, which the transit does not name',
+      change: (s: Space) => s.put(key('i', 'serial:SN-0002', '000000000000000c'), 'licence:DE-L-2026-0001'),
+      index: 12,
+      says: /holds "licence:DE-L-2026-0001", but entry 12 wrote ""/,
+    },
+    {
       what: 'a replay-guard entry pointing at another event',
       change: async (s: Space) => {
         const k = key('s', 'ACME', 'evt-9-item_manufacture');
@@ -135,6 +141,13 @@ describe('audit of the custody indexes', () => {
     expect(report.ok).toBe(false);
     expect(report.problem).toMatchObject({ kind: 'index-entry', index });
     expect(report.problem?.message).toMatch(says);
+  });
+
+  test('a row as versions before wrote it, naming its event’s shipment on a transit: clean', async () => {
+    const report = await auditAfter((s) =>
+      s.put(key('i', 'serial:SN-0002', '000000000000000c'), 'shipment:SHP-1'),
+    );
+    expect(report.ok).toBe(true);
   });
 
   test('index rows written before they named the keys to look up next: clean, and the same histories', async () => {

@@ -106,22 +106,44 @@ export function eucKeyOf(event: CustodyEvent): string | undefined {
 /**
  * The keys an event is found under, each with the keys a history (history.ts
  * `gather`) looks up next because it found the event there: from a serial,
- * the event's shipment and a dispatch's licence; from a shipment, a
- * dispatch's licence; from a licence, its EUC number. The index rows carry
- * them, so that a reader can ask for the next round's keys while it reads
- * this round's entries. They only let it ask sooner: what a history holds
- * never depends on them.
+ * its dispatch's shipment and licence; from a shipment, a dispatch's
+ * licence; from a licence, its EUC number. The index rows carry them, so
+ * that a reader can ask for the next round's keys while it reads this
+ * round's entries. They only let it ask sooner: what a history holds never
+ * depends on them. A serial's later events in its shipment (transits,
+ * delivery, verification) name nothing: a history takes the keys of all the
+ * rows it scans, and the dispatch's row has named the shipment already
+ * (a serial found in a shipment that never dispatched it, which is a red
+ * flag, costs that history a round). One row per serial per event is most
+ * of what an event writes, so this is bytes LevelDB does not compact.
  */
 export function indexRowsOf(event: CustodyEvent): [key: string, next: string[]][] {
-  const shipment = (event.subject as { shipment?: string }).shipment;
-  const licence = event.type === 'shipment.dispatch' ? [`licence:${event.body.licence}`] : [];
+  const dispatch =
+    event.type === 'shipment.dispatch'
+      ? [`shipment:${event.subject.shipment}`, `licence:${event.body.licence}`]
+      : undefined;
   const euc = eucKeyOf(event);
   return indexKeysOf(event).map((key) => {
-    if (key.startsWith('serial:')) {
-      return [key, [...(shipment === undefined ? [] : [`shipment:${shipment}`]), ...licence]];
-    }
-    if (key.startsWith('shipment:')) return [key, licence];
+    if (key.startsWith('serial:')) return [key, dispatch ?? []];
+    if (key.startsWith('shipment:')) return [key, dispatch?.slice(1) ?? []];
     if (key.startsWith('licence:')) return [key, euc === undefined ? [] : [euc]];
     return [key, []];
   });
+}
+
+/**
+ * Every key an index row of `event` may name to look up next: its shipment,
+ * a dispatch's licence, a licence's EUC number. Rows written before carried
+ * more of them than `indexRowsOf` now writes (a serial's row named the
+ * event's shipment on every event of it), or none; the audit accepts any of
+ * these, and names a row that names another key.
+ */
+export function nextKeysAllowed(event: CustodyEvent): Set<string> {
+  const shipment = (event.subject as { shipment?: string }).shipment;
+  const euc = eucKeyOf(event);
+  return new Set([
+    ...(shipment === undefined ? [] : [`shipment:${shipment}`]),
+    ...(event.type === 'shipment.dispatch' ? [`licence:${event.body.licence}`] : []),
+    ...(euc === undefined ? [] : [euc]),
+  ]);
 }
