@@ -48,6 +48,24 @@ function quote(text: string, path: Path): string {
   return JSON.stringify(text);
 }
 
+/**
+ * An object's keys in the default sort order (UTF-16 code units), sorted in
+ * place by insertion when there are few, as in every custody event: `sort`
+ * makes a working copy of the array, a good part of what hashing an event
+ * allocates. A large object (only hostile input has one) takes `sort`.
+ */
+function sortedKeys(record: Record<string, unknown>): string[] {
+  const keys = Object.keys(record);
+  if (keys.length > 16) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i] as string;
+    let j = i - 1;
+    for (; j >= 0 && (keys[j] as string) > key; j--) keys[j + 1] = keys[j] as string;
+    keys[j + 1] = key;
+  }
+  return keys;
+}
+
 function serialize(value: unknown, path: Path, depth: number): string {
   if (depth > MAX_DEPTH) throw fail(path, `is nested deeper than ${MAX_DEPTH} levels`);
   switch (typeof value) {
@@ -73,7 +91,7 @@ function serialize(value: unknown, path: Path, depth: number): string {
       if (proto !== Object.prototype && proto !== null) throw fail(path, 'is not a plain JSON object');
       const record = value as Record<string, unknown>;
       let out = '{';
-      for (const key of Object.keys(record).sort()) {
+      for (const key of sortedKeys(record)) {
         path.push(key);
         out += `${out.length === 1 ? '' : ','}${quote(key, path)}:${serialize(record[key], path, depth + 1)}`;
         path.pop();

@@ -126,6 +126,17 @@ describe('canonical JSON against the reference implementation', () => {
       expect(canonicalJson(value as JsonValue)).toBe(canonicalize(value));
     },
   );
+
+  prop.prop(
+    [
+      fc.dictionary(fc.string({ unit: 'binary', maxLength: 6 }), fc.jsonValue({ maxDepth: 1 }), {
+        maxKeys: 40,
+      }),
+    ],
+    { numRuns: 500 },
+  )('the same text for objects of few keys and of many (sorted two ways), any code points', (value) => {
+    expect(canonicalJson(value as JsonValue)).toBe(canonicalize(value));
+  });
 });
 
 describe('leaf bytes built around the event text', () => {
