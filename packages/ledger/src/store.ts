@@ -135,6 +135,8 @@ export function subtreeKey(level: number, index: number): Bytes {
 }
 
 const STATE_KEY = utf8('state');
+/** Most index rows name no key to look up next; LevelDB copies what a batch holds, so one empty value serves all. */
+const EMPTY = new Uint8Array(0);
 
 function encodeState(s: LedgerState): Bytes {
   return utf8(
@@ -276,7 +278,7 @@ export class Store {
       for (const w of extra) {
         const key = Buffer.from(w.space.sublevel.prefixKey(w.key, 'utf8'), 'utf8');
         if (w.value === undefined) ops.del(key);
-        else ops.put(key, Buffer.from(w.value, 'utf8'));
+        else ops.put(key, w.value === '' ? EMPTY : Buffer.from(w.value, 'utf8'));
       }
       const leafKey = (i: number) => this.leaves.prefixKey(indexKey(batch.firstIndex + i), 'view');
       for (const [i, leaf] of batch.leaves.entries()) ops.put(leafKey(i), leaf);
