@@ -16,6 +16,7 @@ import {
   type SignedEvent,
   writeKeyFile,
 } from '@custody/ledger';
+import { allocatedPer } from './allocation.js';
 import { copyFixture, readFixture } from './fixture.js';
 import { HttpClient, postTransfers } from './http-client.js';
 import {
@@ -31,7 +32,15 @@ import {
 import { mirrorCatchUp } from './mirror.js';
 import { hypercorePeer } from './peer.js';
 import { BIN, serveBench } from './serve.js';
-import { benchLedger, FastSigner, groupOf, ingestChunk, Workload } from './workload.js';
+import {
+  benchLedger,
+  chunkOf,
+  FastSigner,
+  groupOf,
+  ingestChunk,
+  ingestGroups,
+  Workload,
+} from './workload.js';
 
 interface Row {
   figure: string;
@@ -246,6 +255,21 @@ for (const size of sizes) {
       result: peakRss / 2 ** 20,
       unit: `MB (from ${Math.round(rssBefore / 2 ** 20)} MB)`,
     });
+    if (size === sizes[0]) {
+      // Generated and signed before, so that only the ingest is profiled.
+      const chunk = chunkOf(work, 5);
+      const perEvent = await allocatedPer(async () => {
+        await ingestGroups(ledger, chunk.groups);
+        return chunk.events;
+      });
+      serialsSeen.push(...chunk.serials);
+      rawBytes += chunk.rawBytes;
+      add({
+        figure: `allocated by the library's ingest per event, at ${ledger.size.toLocaleString('en')} entries (V8's sampling heap profiler, collected objects included)`,
+        result: perEvent / 1024,
+        unit: 'KB',
+      });
+    }
     await reads(size);
     if (size === Math.max(...sizes.filter((s) => s <= FRESH_MAX))) await catchUp();
     continue;

@@ -280,28 +280,38 @@ export async function ingestGroups(ledger: Ledger, groups: readonly SignedEvent[
   return (performance.now() - start) / 1000;
 }
 
+/** Groups of whole transfers, generated and signed, with their raw bytes (canonical event and signature text) and one serial per transfer. */
+export interface Chunk {
+  readonly groups: SignedEvent[][];
+  readonly events: number;
+  readonly rawBytes: number;
+  readonly serials: string[];
+}
+
+/** `count` groups of ~1,000 events (see groupOf). */
+export function chunkOf(work: Workload, count: number): Chunk {
+  const made = Array.from({ length: count }, () => groupOf(work, 994));
+  let events = 0;
+  let rawBytes = 0;
+  for (const g of made) {
+    for (const e of g.events)
+      rawBytes += canonicalBytes(e.event as unknown as JsonObject).length + e.sig.length;
+    events += g.events.length;
+  }
+  return { groups: made.map((g) => g.events), events, rawBytes, serials: made.flatMap((g) => g.serials) };
+}
+
 /**
  * Generates `count` groups of ~1,000 events, then ingests them (see
  * ingestGroups), so that signing is not timed. Returns how many events, their
- * raw bytes (canonical event and signature text), one serial per transfer,
- * and the seconds the ingest took.
+ * raw bytes, one serial per transfer, and the seconds the ingest took.
  */
 export async function ingestChunk(
   ledger: Ledger,
   work: Workload,
   count: number,
 ): Promise<{ events: number; rawBytes: number; serials: string[]; seconds: number }> {
-  const groups = Array.from({ length: count }, () => groupOf(work, 994));
-  let events = 0;
-  let rawBytes = 0;
-  for (const g of groups) {
-    for (const e of g.events)
-      rawBytes += canonicalBytes(e.event as unknown as JsonObject).length + e.sig.length;
-    events += g.events.length;
-  }
-  const seconds = await ingestGroups(
-    ledger,
-    groups.map((g) => g.events),
-  );
-  return { events, rawBytes, serials: groups.flatMap((g) => g.serials), seconds };
+  const { groups, events, rawBytes, serials } = chunkOf(work, count);
+  const seconds = await ingestGroups(ledger, groups);
+  return { events, rawBytes, serials, seconds };
 }
