@@ -443,12 +443,14 @@ export class Log {
   /**
    * The tree a mirror serves while catching up must be the one its stored
    * subtree hashes make up to that size (an audit then holds those hashes to
-   * the entries).
+   * the entries): read from the store, not from the recent subtrees, which
+   * hold the state's own edge.
    */
   private async checkServed(): Promise<void> {
     if (this.state.served === undefined) return;
     const { checkpoint } = openCheckpoint(this.state.served, this.verifier);
-    if (!equalBytes(await rootFromSubtrees(this.served, this.readSubtrees), checkpoint.root)) {
+    const stored = (subtrees: readonly Subtree[]) => this.store.subtrees(subtrees);
+    if (!equalBytes(await rootFromSubtrees(this.served, stored), checkpoint.root)) {
       throw new CustodyError(
         'CUSTODY_CORRUPT_STATE',
         `the checkpoint this mirror serves (size ${checkpoint.size}) does not match the entries it holds; run an audit`,

@@ -7,6 +7,7 @@ import { Ledger } from '../src/ledger.js';
 import { Log } from '../src/log.js';
 import { ed25519Signer } from '../src/note.js';
 import { generateSecretKey } from '../src/signature.js';
+import { subtreeKey } from '../src/store.js';
 import { failsWith, rawDb, tempDir } from './helpers.js';
 import { castOf, LICENCE_BODY, MANUFACTURE, ORIGIN, transfer, World } from './world.js';
 
@@ -221,7 +222,8 @@ describe('a mirror ledger', () => {
     await mirror.close();
   });
 
-  test('refuses to open a mirror whose served checkpoint is not the tree its entries make', async () => {
+  /** A mirror closed part way through a catch-up: it holds one entry more than the tree it serves (`whole`). */
+  async function partlyCaughtUp(): Promise<{ dir: string; whole: number }> {
     const dir = join(tempDir(), 'mirror');
     const mirror = await Ledger.createMirror(dir, { logVkey: primary.ledger.logVkey });
     const whole = primary.ledger.size;
@@ -235,6 +237,11 @@ describe('a mirror ledger', () => {
       await primary.ledger.consistencyProof(whole + 1, size),
     );
     await mirror.close();
+    return { dir, whole };
+  }
+
+  test('refuses to open a mirror whose served checkpoint is not the tree its entries make', async () => {
+    const { dir, whole } = await partlyCaughtUp();
     // Signed by the log's own key, of the right size, over another root.
     const forged = signCheckpoint(
       { origin: ORIGIN, size: BigInt(whole), root: new Uint8Array(32).fill(7), extensions: [] },
@@ -245,6 +252,16 @@ describe('a mirror ledger', () => {
     const state = JSON.parse(Buffer.from((await raw.meta.get(key)) as Uint8Array).toString('utf8'));
     expect(state.served).toBeDefined();
     await raw.meta.put(key, Buffer.from(JSON.stringify({ ...state, served: forged })));
+    await raw.db.close();
+    expect(await failsWith(() => Ledger.open(dir))).toBe('CUSTODY_CORRUPT_STATE');
+  });
+
+  test('refuses to open a mirror whose stored tree is not the one it serves, where the state’s edge agrees', async () => {
+    const { dir, whole } = await partlyCaughtUp();
+    // The largest subtree of the tree served is also one of the state's own edge, which the log holds in memory.
+    const level = Math.floor(Math.log2(whole));
+    const raw = await rawDb(dir);
+    await raw.tree.put(subtreeKey(level, 0), new Uint8Array(32).fill(9));
     await raw.db.close();
     expect(await failsWith(() => Ledger.open(dir))).toBe('CUSTODY_CORRUPT_STATE');
   });
