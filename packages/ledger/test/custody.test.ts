@@ -358,56 +358,40 @@ describe('histories of shipments, licences and parties', () => {
     await world.ledger.close();
   });
 
+  /** ACME reports `serial` stolen; `correct` files its correction of that report. */
+  const stolenReport = (world: World, serial: string) =>
+    world.submit('ACME', 'item.report', { serials: [serial] }, { kind: 'stolen', reference: `PD-${serial}` });
+  const correct = (world: World, eventHash: string) =>
+    world.submit('ACME', 'event.correct', { event: eventHash }, { reason: 'filed against the wrong serial' });
+  const reportThenCorrection = (fix: { eventHash: string }) => [
+    ['item.report', [fix.eventHash]],
+    ['event.correct', []],
+  ];
+
   test('a correction appears beside the event it corrects, which stays as it was', async () => {
     const world = await World.create();
     await castOf(world);
-    const report = await world.submit(
-      'ACME',
-      'item.report',
-      { serials: ['SN-0001'] },
-      { kind: 'stolen', reference: 'PD-1' },
-    );
+    const report = await stolenReport(world, 'SN-0001');
     world.pass(HOUR);
-    const fix = await world.submit(
-      'ACME',
-      'event.correct',
-      { event: report.eventHash },
-      { reason: 'filed against the wrong serial' },
-    );
+    const fix = await correct(world, report.eventHash);
     const h = await world.history({ serial: 'SN-0001' });
-    expect(h.timeline.map((t) => [t.type, t.correctedBy])).toEqual([
-      ['item.report', [fix.eventHash]],
-      ['event.correct', []],
-    ]);
+    expect(h.timeline.map((t) => [t.type, t.correctedBy])).toEqual(reportThenCorrection(fix));
     await world.ledger.close();
   });
 
   test('a correction filed after the corrections were read (they are held in memory) still appears', async () => {
     const world = await World.create();
     await castOf(world);
-    const report = await world.submit(
-      'ACME',
-      'item.report',
-      { serials: ['SN-0002'] },
-      { kind: 'stolen', reference: 'PD-2' },
-    );
+    const report = await stolenReport(world, 'SN-0002');
     const before = await world.history({ serial: 'SN-0002' });
     expect(before.timeline.map((t) => t.correctedBy)).toEqual([[]]);
-    const fix = await world.submit(
-      'ACME',
-      'event.correct',
-      { event: report.eventHash },
-      { reason: 'filed against the wrong serial' },
-    );
+    const fix = await correct(world, report.eventHash);
     const scans = vi.spyOn(KeySpace.prototype, 'scan');
     const after = await world.history({ serial: 'SN-0002' });
     // Every correction lookup answered from memory, this group's included.
     expect(scans.mock.calls.filter(([prefix]) => prefix.startsWith('i\u0000corrects:'))).toEqual([]);
     scans.mockRestore();
-    expect(after.timeline.map((t) => [t.type, t.correctedBy])).toEqual([
-      ['item.report', [fix.eventHash]],
-      ['event.correct', []],
-    ]);
+    expect(after.timeline.map((t) => [t.type, t.correctedBy])).toEqual(reportThenCorrection(fix));
     // Reopened, the corrections are read from the store again.
     await world.ledger.close();
     const reopened = await Ledger.open(world.dir);
