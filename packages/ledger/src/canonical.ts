@@ -49,6 +49,28 @@ function quote(text: string, path: Path): string {
 }
 
 /**
+ * A member's text before its value, `"key":` for an object's first member
+ * and `,"key":` for the others, by key. Events use a few dozen keys over
+ * and over, and quoting each again (then joining comma, key and colon) was
+ * most of what canonicalizing an event allocated. Bounded: arbitrary JSON
+ * (a commitment's value, hostile input) may bring any number of keys, and
+ * clearing lets the common ones back in.
+ */
+const prefixes = new Map<string, readonly [first: string, next: string]>();
+const MAX_PREFIXES = 4096;
+
+function memberPrefix(key: string, first: boolean, path: Path): string {
+  let cached = prefixes.get(key);
+  if (cached === undefined) {
+    const quoted = quote(key, path);
+    cached = [`${quoted}:`, `,${quoted}:`];
+    if (prefixes.size >= MAX_PREFIXES) prefixes.clear();
+    prefixes.set(key, cached);
+  }
+  return cached[first ? 0 : 1];
+}
+
+/**
  * An object's keys in the default sort order (UTF-16 code units), sorted in
  * place by insertion when there are few, as in every custody event: `sort`
  * makes a working copy of the array, a good part of what hashing an event
@@ -93,7 +115,8 @@ function serialize(value: unknown, path: Path, depth: number): string {
       let out = '{';
       for (const key of sortedKeys(record)) {
         path.push(key);
-        out += `${out.length === 1 ? '' : ','}${quote(key, path)}:${serialize(record[key], path, depth + 1)}`;
+        out += memberPrefix(key, out.length === 1, path);
+        out += serialize(record[key], path, depth + 1);
         path.pop();
       }
       return `${out}}`;

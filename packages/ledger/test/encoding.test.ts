@@ -71,6 +71,7 @@ describe('RFC 8785 canonical JSON', () => {
     ['a bigint', { n: 1n }],
     ['a Date', { d: new Date(0) }],
     ['a lone surrogate', { s: '\ud800' }],
+    ['a lone surrogate in a key', { '\ud800': 1 }],
     ['deep nesting', JSON.parse(`${'['.repeat(40)}${']'.repeat(40)}`)],
   ])('refuses %s rather than guessing', async (_what, value) => {
     expect(await failsWith(() => canonicalJson(value as unknown as JsonValue))).toBe('CUSTODY_NOT_CANONICAL');
@@ -136,6 +137,22 @@ describe('canonical JSON against the reference implementation', () => {
     { numRuns: 500 },
   )('the same text for objects of few keys and of many (sorted two ways), any code points', (value) => {
     expect(canonicalJson(value as JsonValue)).toBe(canonicalize(value));
+  });
+});
+
+describe('canonical JSON keeps keys it has written', () => {
+  test('a key refused once is refused again, not remembered as written', async () => {
+    for (let i = 0; i < 2; i++) {
+      expect(await failsWith(() => canonicalJson({ a: 1, ['x\udc00']: 2 }))).toBe('CUSTODY_NOT_CANONICAL');
+    }
+  });
+
+  test('the same text past the bound of the keys it keeps (more keys than it holds, then the first again)', () => {
+    const many = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, i]));
+    const first = { k0: [1, { k1: 'a', k4999: null }], b: true };
+    expect(canonicalJson(first)).toBe(canonicalize(first));
+    expect(canonicalJson(many)).toBe(canonicalize(many));
+    expect(canonicalJson(first)).toBe(canonicalize(first));
   });
 });
 
