@@ -73,17 +73,8 @@ export class CustodyState {
   async party(id: string): Promise<Party | undefined> {
     const pending = this.parties.get(id) ?? this.committed.get(id);
     if (pending !== undefined) return pending;
-    const stored = await this.read(`p${SEP}${id}`);
-    if (stored === undefined) return undefined;
-    const party = readParty(stored);
-    if (party === undefined) {
-      throw new CustodyError(
-        'CUSTODY_CORRUPT_STATE',
-        `the stored record of party ${id} is damaged; run an audit`,
-        500,
-      );
-    }
-    if (this.fillCache) this.committed.set(id, party);
+    const party = storedParty(id, await this.read(partyKey(id)));
+    if (party !== undefined && this.fillCache) this.committed.set(id, party);
     return party;
   }
 
@@ -155,21 +146,51 @@ export class CustodyState {
     for (const [chain, hash] of this.heads)
       latest.push({ space: this.space, key: `h${SEP}${chain}`, value: hash });
     for (const party of this.parties.values()) {
-      latest.push({ space: this.space, key: `p${SEP}${party.id}`, value: JSON.stringify(party) });
+      latest.push({ space: this.space, key: partyKey(party.id), value: JSON.stringify(party) });
     }
     return [...this.writes, ...latest];
   }
 }
 
+const partyKey = (id: string) => `p${SEP}${id}`;
+
+/** A party's stored record, checked; undefined if none is stored. */
+function storedParty(id: string, stored: string | undefined): Party | undefined {
+  if (stored === undefined) return undefined;
+  const party = readParty(stored);
+  if (party === undefined) {
+    throw new CustodyError(
+      'CUSTODY_CORRUPT_STATE',
+      `the stored record of party ${id} is damaged; run an audit`,
+      500,
+    );
+  }
+  return party;
+}
+
+/**
+ * A party as committed: from the cache of committed parties, else from the
+ * store, without filling the cache (see CustodyState's fillCache). For the
+ * reads outside a group, e.g. every pre-check, which need nothing else of a
+ * CustodyState.
+ */
+export async function committedParty(
+  space: KeySpace,
+  committed: ReadonlyMap<string, Party>,
+  id: string,
+): Promise<Party | undefined> {
+  return committed.get(id) ?? storedParty(id, await space.get(partyKey(id)));
+}
+
 /** The keys admitting `event` will most likely read (see sequencer.ts). */
 function keysReadBy(event: CustodyEvent): string[] {
-  const keys = [`p${SEP}${event.signer}`, `s${SEP}${event.signer}${SEP}${event.id}`];
+  const keys = [partyKey(event.signer), `s${SEP}${event.signer}${SEP}${event.id}`];
   const chain = chainOf(event);
   if (chain !== undefined) keys.push(`h${SEP}${chain}`);
   const subject = event.subject as Record<string, unknown>;
   if (typeof subject.shipment === 'string') keys.push(`h${SEP}shipment:${subject.shipment}`);
   if (typeof subject.licence === 'string') keys.push(`l${SEP}${subject.licence}`);
-  if (typeof subject.party === 'string') keys.push(`p${SEP}${subject.party}`);
+  if (typeof subject.party === 'string') keys.push(partyKey(subject.party));
   if (typeof subject.event === 'string') keys.push(`e${SEP}${subject.event}`);
   return keys;
 }

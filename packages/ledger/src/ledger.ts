@@ -33,6 +33,7 @@ import {
 import { IndexAudit } from './index-audit.js';
 import {
   CustodyState,
+  committedParty,
   type IndexRow,
   indexed,
   indexedFamily,
@@ -310,7 +311,7 @@ export class Ledger {
       const { event } = submission;
       // Reads the cache, never fills it (see CustodyState): a stale party here is
       // harmless, as the sequencer trusts a pre-check only for the key it finds itself.
-      const party = await new CustodyState(this.space, this.parties).party(event.signer);
+      const party = await committedParty(this.space, this.parties, event.signer);
       const key = party?.keys.find((k) => k.keyId === event.key);
       if (party === undefined || key === undefined) return { submission };
       const publicKey = partyPublicKey(party.id, key.vkey).key;

@@ -296,6 +296,24 @@ describe('the sequencer refuses, writes nothing, and says why', () => {
     expect(world.ledger.size).toBe(size);
   });
 
+  test('a submission is exactly { event, sig }, in either order; anything else is named', async () => {
+    const good = world.sign('ACME', 'item.report', { serials: ['SN-42'] }, { kind: 'lost', reference: 'm' });
+    const swapped = { sig: good.sig, event: good.event };
+    const pre = await world.ledger.precheck(swapped);
+    expect('submission' in pre && pre.submission.verifiedWith).toBe(world.keys.get('ACME')?.vkey);
+    const refusal = async (input: unknown) => {
+      const r = await world.ledger.precheck(input);
+      return 'error' in r ? `${r.error.code} ${r.error.message}` : 'accepted';
+    };
+    const named = (found: string) =>
+      `CUSTODY_SCHEMA a submission has exactly the members event and sig, not ${found}`;
+    expect(await refusal({ ...good, x: 1 })).toBe(named('event,sig,x'));
+    expect(await refusal({ event: good.event })).toBe(named('event'));
+    expect(await refusal({ event: good.event, sign: good.sig })).toBe(named('event,sign'));
+    expect(await refusal({ sig: good.sig, events: good.event })).toBe(named('events,sig'));
+    expect(await refusal({ event: good.event, event2: good.event })).toBe(named('event,event2'));
+  });
+
   test('a precheck that read a party before a revocation cannot bring the revoked key back', async () => {
     // Reopened with no parties read into memory (as for one beyond
     // partiesAtOpen); the precheck's read of the party is held until after the
