@@ -421,6 +421,16 @@ export class Ledger {
           : (await this.log.entry(r.index)).leafHash,
       );
     }
+    // A group's proofs share their upper levels (the same hash objects): each is encoded once.
+    const encoded = new Map<Hash, string>();
+    const base64Of = (hash: Hash) => {
+      let text = encoded.get(hash);
+      if (text === undefined) {
+        text = toBase64(hash);
+        encoded.set(hash, text);
+      }
+      return text;
+    };
     return results.map((r): Outcome => {
       if (r instanceof CustodyError) return { ok: false, error: r };
       // Nothing of a failed group was written; only receipts of earlier entries stand.
@@ -433,7 +443,7 @@ export class Ledger {
           leafHash: toHex(leafHashes.get(r.index) as Hash),
           eventHash: r.hash,
           checkpoint,
-          inclusionProof: (proofs.get(r.index) ?? []).map(toBase64),
+          inclusionProof: (proofs.get(r.index) ?? []).map(base64Of),
         },
       };
     });
