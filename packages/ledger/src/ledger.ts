@@ -578,7 +578,7 @@ export class Ledger {
 
   /** A group from `first` to the size now was written with `writes`: the read caches take it in. */
   private readCachesFollow(first: number, writes: readonly ExtraWrite[]): void {
-    this.scans.committed(first, this.log.size, indexKeysIn(writes));
+    this.scans.committed(first, this.log.size, () => indexKeysIn(writes));
     this.corrections.committed(first, this.log.size, indexRowsIn(writes, this.corrections.family));
   }
 

@@ -29,6 +29,10 @@ class Lru<K, V> {
     this.map.delete(key);
   }
 
+  get size(): number {
+    return this.map.size;
+  }
+
   entries(): IterableIterator<[K, V]> {
     return this.map.entries();
   }
@@ -67,8 +71,15 @@ export class IndexScanCache<Row extends { readonly index: number }> {
     this.lru.set(key, { rows, through });
   }
 
-  /** A group [from, to) was written, with index rows under `keys`. */
-  committed(from: number, to: number, keys: ReadonlySet<string>): void {
+  /**
+   * A group [from, to) was written, with index rows under the keys `written`
+   * gives. Asked only if a scan is held: a node nobody reads histories from
+   * (a bulk import, a mirror catching up) has a thousand keys a group to
+   * gather for nothing.
+   */
+  committed(from: number, to: number, written: () => ReadonlySet<string>): void {
+    if (this.lru.size === 0) return;
+    const keys = written();
     for (const [key, entry] of this.lru.entries()) {
       if (keys.has(key)) this.lru.delete(key);
       else if (entry.through === from) entry.through = to;

@@ -19,6 +19,17 @@ const COMMIT = {
  * more groups may have committed. Whatever the cache answers must be exactly
  * the rows below the size asked.
  */
+test('a commit gathers the keys it wrote under only while some scan is held', () => {
+  const cache = new IndexScanCache<{ index: number }>(3);
+  const written = vi.fn(() => new Set(['a']));
+  cache.committed(0, 1, written);
+  expect(written).not.toHaveBeenCalled();
+  cache.set('b', [{ index: 0 }], 1);
+  cache.committed(1, 2, written);
+  expect(written).toHaveBeenCalledTimes(1);
+  expect(cache.get('b', 2)).toEqual([{ index: 0 }]);
+});
+
 prop.prop(
   [
     fc.array(
@@ -39,7 +50,7 @@ prop.prop(
     const from = size;
     for (const k of keys) for (let i = from; i < from + width; i++) rows.get(k)?.push(i);
     size += width;
-    cache.committed(from, size, new Set(keys));
+    cache.committed(from, size, () => new Set(keys));
   };
   for (const step of steps) {
     if (step.kind === 'commit') commit(step.keys, step.width);
