@@ -52,7 +52,7 @@ function quote(text: string, path: Path): string {
  * A member's text before its value, `"key":` for an object's first member
  * and `,"key":` for the others, by key. Events use a few dozen keys over
  * and over, and quoting each again (then joining comma, key and colon) was
- * most of what canonicalizing an event allocated. Bounded: arbitrary JSON
+ * a third of what canonicalizing an event allocated. Bounded: arbitrary JSON
  * (a commitment's value, hostile input) may bring any number of keys, and
  * clearing lets the common ones back in.
  */

@@ -74,8 +74,8 @@ export class IndexScanCache<Row extends { readonly index: number }> {
   /**
    * A group [from, to) was written, with index rows under the keys `written`
    * gives. Asked only if a scan is held: a node nobody reads histories from
-   * (a bulk import, a mirror catching up) has a thousand keys a group to
-   * gather for nothing.
+   * (a bulk import, a mirror catching up) would gather thousands of keys a
+   * group for nothing.
    */
   committed(from: number, to: number, written: () => ReadonlySet<string>): void {
     if (this.lru.size === 0) return;
