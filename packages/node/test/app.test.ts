@@ -16,10 +16,12 @@ import {
   Witness,
   type WitnessRecord,
 } from '@custody/ledger';
+import { fc, test as prop } from '@fast-check/vitest';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { castOf, LICENCE_BODY, transfer, transit, World } from '../../ledger/test/world.js';
 import { createNode } from '../src/app.js';
+import { receiptSerializer } from '../src/routes/events.js';
 
 let world: World;
 let app: FastifyInstance;
@@ -54,12 +56,35 @@ async function expectRefusal(response: Promise<LightMyRequestResponse>, status: 
 const report = (serial: string, options: Parameters<World['sign']>[4] = {}) =>
   world.sign('ACME', 'item.report', { serials: [serial] }, { kind: 'lost', reference: 'ref-1' }, options);
 
+describe('receipts as JSON', () => {
+  const hex = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex'));
+  const receipt = fc.record({
+    index: fc.nat(),
+    leafHash: hex,
+    eventHash: hex,
+    // Any text: the checkpoint is the one member that needs escaping.
+    checkpoint: fc.string({ unit: 'binary', maxLength: 400 }),
+    inclusionProof: fc.array(
+      fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('base64')),
+      { maxLength: 64 },
+    ),
+  });
+  prop.prop([fc.array(receipt, { minLength: 1, maxLength: 6 })])(
+    "the hand-written JSON is JSON.stringify's, one checkpoint after another",
+    (receipts) => {
+      const toJson = receiptSerializer();
+      for (const r of [...receipts, ...receipts.slice(0, 1)]) expect(toJson(r)).toBe(JSON.stringify(r));
+    },
+  );
+});
+
 describe('POST /v1/events', () => {
   test('201 with a receipt that proves inclusion offline; the same event again: 200, same receipt', async () => {
     const signed = report('SN-0101');
     const r = await post(signed);
     expect(r.statusCode).toBe(201);
     const receipt = r.json();
+    expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(verifyReceipt(receipt, world.ledger.logVkey)).toBe(true);
     const again = await post(signed);
     expect(again.statusCode).toBe(200);
