@@ -57,20 +57,17 @@ const report = (serial: string, options: Parameters<World['sign']>[4] = {}) =>
   world.sign('ACME', 'item.report', { serials: [serial] }, { kind: 'lost', reference: 'ref-1' }, options);
 
 describe('receipts as JSON', () => {
-  const hex = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex'));
+  // Any members, not only what the ledger writes: a duplicate's hash is read back from the store.
+  const text = fc.string({ unit: 'binary', maxLength: 80 });
   const receipt = fc.record({
-    index: fc.nat(),
-    leafHash: hex,
-    eventHash: hex,
-    // Any text: the checkpoint is the one member that needs escaping.
+    index: fc.oneof(fc.nat(), fc.double()),
+    leafHash: text,
+    eventHash: text,
     checkpoint: fc.string({ unit: 'binary', maxLength: 400 }),
-    inclusionProof: fc.array(
-      fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('base64')),
-      { maxLength: 64 },
-    ),
+    inclusionProof: fc.array(text, { maxLength: 20 }),
   });
   prop.prop([fc.array(receipt, { minLength: 1, maxLength: 6 })])(
-    "the hand-written JSON is JSON.stringify's, one checkpoint after another",
+    "the text is JSON.stringify's, one checkpoint after another",
     (receipts) => {
       const toJson = receiptSerializer();
       for (const r of [...receipts, ...receipts.slice(0, 1)]) {

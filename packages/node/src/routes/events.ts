@@ -6,12 +6,13 @@ import type { Batcher } from '../batcher.js';
 import { ErrorBody, Receipt, Submission } from '../schemas.js';
 
 /**
- * Receipts as JSON, written by hand, with the checkpoint to hand out in
- * place of the receipt's own (see the route). A group's receipts share one
- * checkpoint, whose text (newlines and all) the schema's serializer escaped
- * again for every response; it is escaped once here, for as long as it is
- * the latest. Every other member is a number, hex or base64, which JSON
- * needs no escaping for. The same JSON as JSON.stringify (a test holds it).
+ * Receipts as JSON, with the checkpoint to hand out in place of the
+ * receipt's own (see the route). A group's receipts share one checkpoint,
+ * whose text (newlines and all) the schema's serializer escaped again for
+ * every response; it is escaped once here, for as long as it is the latest.
+ * The other members go through JSON.stringify like any text: a duplicate's
+ * receipt carries a hash read back from the index, which a changed store
+ * could make anything. The same JSON as JSON.stringify (a test holds it).
  */
 export function receiptSerializer(): (receipt: ReceiptData, cosigned: string) => string {
   let checkpoint = '';
@@ -21,8 +22,8 @@ export function receiptSerializer(): (receipt: ReceiptData, cosigned: string) =>
       checkpoint = cosigned;
       checkpointJson = JSON.stringify(checkpoint);
     }
-    const proof = r.inclusionProof.length === 0 ? '' : `"${r.inclusionProof.join('","')}"`;
-    return `{"index":${r.index},"leafHash":"${r.leafHash}","eventHash":"${r.eventHash}","checkpoint":${checkpointJson},"inclusionProof":[${proof}]}`;
+    const json = JSON.stringify;
+    return `{"index":${json(r.index)},"leafHash":${json(r.leafHash)},"eventHash":${json(r.eventHash)},"checkpoint":${checkpointJson},"inclusionProof":${json(r.inclusionProof)}}`;
   };
 }
 
