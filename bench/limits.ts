@@ -1,9 +1,11 @@
 /** The machine's raw limits, measured in the same run as our figures. */
 import { createHash, sign as cryptoSign, verify as cryptoVerify, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { type PublicKey, parsePublicKey, type VerifyEngine, VerifyPool } from '@custody/ledger';
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { Level } from 'level';
@@ -56,6 +58,62 @@ export async function opensslVerifyRateBothCores(): Promise<number> {
   return counts.reduce((a, b) => a + b, 0);
 }
 
+/** Where sodium-native is (the ledger's verification threads use it; see verify-pool.ts). */
+const SODIUM = createRequire(import.meta.url).resolve('sodium-native');
+
+/** libsodium's verify (sodium-native), on this thread. */
+export function libsodiumVerifyRate(): number {
+  const sodium = createRequire(import.meta.url)(SODIUM) as {
+    crypto_sign_verify_detached(sig: Uint8Array, message: Uint8Array, key: Uint8Array): boolean;
+  };
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const raw = rawPublicKey(publicKey.export({ format: 'der', type: 'spki' }));
+  const msg = Buffer.alloc(300, 7);
+  const sig = cryptoSign(null, msg, privateKey);
+  return rate(() => sodium.crypto_sign_verify_detached(sig, msg, raw));
+}
+
+/** libsodium's verifies on two threads at once: the rate both cores reach. */
+export async function libsodiumVerifyRateBothCores(): Promise<number> {
+  const code = `
+    const { generateKeyPairSync, sign } = require('node:crypto');
+    const { parentPort, workerData } = require('node:worker_threads');
+    const sodium = require(workerData);
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+    const msg = Buffer.alloc(300, 7); const sig = sign(null, msg, privateKey);
+    const end = Date.now() + 2000; let n = 0;
+    while (Date.now() < end) { for (let i = 0; i < 50; i++) sodium.crypto_sign_verify_detached(sig, msg, raw); n += 50; }
+    parentPort.postMessage(n / 2);`;
+  const counts = await Promise.all(
+    [0, 1].map(
+      () =>
+        new Promise<number>((resolve) =>
+          new Worker(code, { eval: true, workerData: SODIUM }).once('message', resolve),
+        ),
+    ),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/** Whose equation the ledger's verification threads compute on this machine. */
+export async function verifyEngine(): Promise<VerifyEngine> {
+  const pool = new VerifyPool(1);
+  await pool.close();
+  return pool.engine;
+}
+
+/** The raw 32-byte key at the end of an Ed25519 SubjectPublicKeyInfo. */
+const rawPublicKey = (spki: Buffer) => spki.subarray(spki.length - 32);
+
+/** A key the ledger's verification threads take, with the OpenSSL key pair it was made from. */
+function floorKey(): { key: PublicKey; privateKey: ReturnType<typeof generateKeyPairSync>['privateKey'] } {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const key = parsePublicKey(rawPublicKey(publicKey.export({ format: 'der', type: 'spki' })));
+  if (key === undefined) throw new Error('OpenSSL made a key the ledger refuses');
+  return { key, privateKey };
+}
+
 export function sha256Rate(): number {
   const data = Buffer.alloc(300, 1);
   return rate(() => createHash('sha256').update(data).digest());
@@ -84,7 +142,8 @@ export async function levelSyncBatches(size: number): Promise<number> {
 
 /**
  * The floor of durable signed ingest on this machine, with no logic at all:
- * groups of 1,000 Ed25519 verifies on libuv's thread pool (both cores) while
+ * groups of 1,000 Ed25519 verifies on the ledger's verification threads
+ * (both cores; libsodium where it loads, as the ledger's pre-checks) while
  * LevelDB writes, with sync: true, a chained batch of as many operations as
  * the ledger writes for them (a 500-byte leaf and eleven small index and tree
  * rows per event). Events/s.
@@ -93,16 +152,12 @@ export async function signedWriteFloor(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-floor-'));
   const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
   await db.open();
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const { key: publicKey, privateKey } = floorKey();
   const messages = Array.from({ length: 1000 }, (_, i) => Buffer.alloc(450, i));
   const signatures = messages.map((m) => cryptoSign(null, m, privateKey));
+  const pool = new VerifyPool();
   const verifyGroup = () =>
-    Promise.all(
-      messages.map(
-        (m, i) =>
-          new Promise((resolve) => cryptoVerify(null, m, publicKey, signatures[i] as Buffer, resolve)),
-      ),
-    );
+    Promise.all(messages.map((m, i) => pool.verify(publicKey, m, signatures[i] as Buffer)));
   let key = 0;
   const writeGroup = () => {
     const batch = db.batch();
@@ -115,10 +170,12 @@ export async function signedWriteFloor(): Promise<number> {
     }
     return batch.write({ sync: true });
   };
+  await verifyGroup(); // the threads started
   const groups = 20;
   const start = performance.now();
   for (let g = 0; g < groups; g++) await Promise.all([verifyGroup(), writeGroup()]);
   const perSecond = (groups * messages.length) / ((performance.now() - start) / 1000);
+  await pool.close();
   await db.close();
   rmSync(dir, { recursive: true, force: true });
   return perSecond;
@@ -127,34 +184,15 @@ export async function signedWriteFloor(): Promise<number> {
 /**
  * The floor of a full audit of the ledger in `dir` on this machine, with no
  * custody logic: every leaf read in order, parsed and hashed (what the chain
- * and the tree need), and its event's signature verified on two worker
- * threads, in batches as they are read. All under one key: a verification
- * costs the same whether it succeeds. Entries/s.
+ * and the tree need), and its event's signature verified on the ledger's
+ * verification threads (both cores, libsodium where it loads, as the audit's),
+ * as they are read. All under one key: a verification costs the same whether
+ * it succeeds. Entries/s.
  */
 export async function auditFloor(dir: string): Promise<number> {
-  const verifier = `
-    const { createPublicKey, verify } = require('node:crypto');
-    const { parentPort, workerData } = require('node:worker_threads');
-    const key = createPublicKey({ key: workerData, format: 'der', type: 'spki' });
-    parentPort.on('message', ({ messages, signatures }) => {
-      let valid = 0;
-      for (let i = 0; i < messages.length; i++) if (verify(null, messages[i], key, signatures[i])) valid++;
-      parentPort.postMessage(valid);
-    });`;
-  const workerData = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' });
-  // Each worker answers its batches in order: one waiting resolver per batch sent.
-  const workers = [0, 1].map(() => {
-    const worker = new Worker(verifier, { eval: true, workerData });
-    const waiting: (() => void)[] = [];
-    worker.on('message', () => waiting.shift()?.());
-    const verify = (messages: Buffer[], signatures: Buffer[]) =>
-      new Promise<void>((resolve) => {
-        waiting.push(resolve);
-        worker.postMessage({ messages, signatures });
-      });
-    return { worker, verify };
-  });
-  await Promise.all(workers.map(({ worker }) => new Promise((resolve) => worker.once('online', resolve))));
+  const { key, privateKey } = floorKey();
+  const pool = new VerifyPool();
+  await pool.verify(key, Buffer.of(0), cryptoSign(null, Buffer.of(0), privateKey)); // the threads started
   const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
   const leaves = db.sublevel<Uint8Array, Uint8Array>('leaves', {
     keyEncoding: 'view',
@@ -165,7 +203,6 @@ export async function auditFloor(dir: string): Promise<number> {
   const eventEnd = Buffer.from(',"index":');
   const decoder = new TextDecoder();
   let entries = 0;
-  let sent = 0;
   const inFlight: Promise<unknown>[] = [];
   const start = performance.now();
   const iterator = leaves.values();
@@ -181,7 +218,7 @@ export async function auditFloor(dir: string): Promise<number> {
       signatures.push(Buffer.from(entry.sig, 'base64'));
     }
     entries += batch.length;
-    inFlight.push((workers[sent++ % workers.length] as (typeof workers)[0]).verify(messages, signatures));
+    inFlight.push(Promise.all(messages.map((m, i) => pool.verify(key, m, signatures[i] as Buffer))));
     // A few batches ahead keeps both workers busy without holding the whole log.
     if (inFlight.length > 4) await inFlight.shift();
   }
@@ -189,7 +226,7 @@ export async function auditFloor(dir: string): Promise<number> {
   const perSecond = entries / ((performance.now() - start) / 1000);
   await iterator.close();
   await db.close();
-  await Promise.all(workers.map(({ worker }) => worker.terminate()));
+  await pool.close();
   return perSecond;
 }
 
@@ -197,27 +234,31 @@ export async function auditFloor(dir: string): Promise<number> {
  * The floor of signed ingest over HTTP on this machine, with no storage and
  * no logic: a node:http server (in a worker thread, an event loop of its
  * own) that reads each JSON body, verifies its Ed25519 signature on the
- * thread pool and answers 201 with a receipt-sized body, driven by the same
- * 64 closed-loop clients as the node. Events/s.
+ * ledger's verification threads (as a node's pre-checks do: libsodium where
+ * it loads, both cores) and answers 201 with a receipt-sized body, driven by
+ * the same 64 closed-loop clients as the node. Events/s.
  */
 export async function httpSignedFloor(requests = 20_000): Promise<number> {
   const server = `
     const { createServer } = require('node:http');
-    const { createPublicKey, verify } = require('node:crypto');
     const { parentPort, workerData } = require('node:worker_threads');
-    const key = createPublicKey({ key: workerData, format: 'der', type: 'spki' });
-    const receipt = Buffer.from(JSON.stringify({ receipt: 'r'.repeat(1000) }));
-    createServer((req, res) => {
-      const chunks = [];
-      req.on('data', (c) => chunks.push(c));
-      req.on('end', () => {
-        const { event, sig } = JSON.parse(Buffer.concat(chunks).toString());
-        verify(null, Buffer.from(JSON.stringify(event)), key, Buffer.from(sig, 'base64'), (e, ok) => {
-          res.writeHead(ok ? 201 : 401, { 'content-type': 'application/json', 'content-length': receipt.length });
-          res.end(receipt);
+    const { pathToFileURL } = require('node:url');
+    import(pathToFileURL(workerData.ledger).href).then(({ VerifyPool, parsePublicKey }) => {
+      const key = parsePublicKey(workerData.key);
+      const pool = new VerifyPool();
+      const receipt = Buffer.from(JSON.stringify({ receipt: 'r'.repeat(1000) }));
+      createServer((req, res) => {
+        const chunks = [];
+        req.on('data', (c) => chunks.push(c));
+        req.on('end', () => {
+          const { event, sig } = JSON.parse(Buffer.concat(chunks).toString());
+          pool.verify(key, Buffer.from(JSON.stringify(event)), Buffer.from(sig, 'base64')).then((ok) => {
+            res.writeHead(ok ? 201 : 401, { 'content-type': 'application/json', 'content-length': receipt.length });
+            res.end(receipt);
+          });
         });
-      });
-    }).listen(0, '127.0.0.1', function () { parentPort.postMessage(this.address().port); });`;
+      }).listen(0, '127.0.0.1', function () { parentPort.postMessage(this.address().port); });
+    });`;
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const bodies = Array.from({ length: requests }, (_, i) => {
     const event = { type: 'shipment.transit', id: `floor-${i}`, pad: 'x'.repeat(330) };
@@ -226,7 +267,10 @@ export async function httpSignedFloor(requests = 20_000): Promise<number> {
   });
   const worker = new Worker(server, {
     eval: true,
-    workerData: publicKey.export({ format: 'der', type: 'spki' }),
+    workerData: {
+      ledger: createRequire(import.meta.url).resolve('@custody/ledger'),
+      key: rawPublicKey(publicKey.export({ format: 'der', type: 'spki' })),
+    },
   });
   const port = await new Promise<number>((resolve, reject) => {
     worker.once('message', resolve);

@@ -13,7 +13,7 @@
  * node package, which `serve` and `demo` load, imports the library's bundle
  * (CustodyError is recognised across the two copies).
  *
- * Kept outside: `level`, which finds its native binary relative to itself,
+ * Kept outside: `level` and `sodium-native`, which find their native binaries relative to themselves,
  * and the node package (with Fastify), which only `serve` and `demo` load;
  * the cli package depends on both, so that an installed program finds them.
  */
@@ -37,14 +37,18 @@ await build({
   ...common,
   entryPoints: [at('ledger/dist/index.js')],
   outfile: at('ledger/dist/index.bundled.js'),
-  external: ['level'],
+  external: ['level', 'sodium-native'],
 });
 await build({
   ...common,
   format: 'cjs',
   entryPoints: [at('cli/dist/main.js')],
   outfile: at('cli/dist/program.cjs'),
-  external: ['level', '@custody/node'],
+  external: ['level', 'sodium-native', '@custody/node'],
+  // The library finds sodium-native from its own file (verify-pool.ts); a
+  // CommonJS file has no import.meta, so its URL is the program's own.
+  define: { 'import.meta.url': 'programUrl' },
+  banner: { js: "const programUrl = require('node:url').pathToFileURL(__filename).href;" },
   // import() of a package left outside becomes require(): a script run from
   // a code cache (vm.Script) has no loader for import(). The node package is
   // an ES module without top-level await, which require() loads (Node ≥ 20.19).

@@ -296,6 +296,31 @@ describe('the sequencer refuses, writes nothing, and says why', () => {
     expect(world.ledger.size).toBe(size);
   });
 
+  test("pre-checks go to the ledger's verification threads; one that dies costs no answer, and a new pool takes over", async () => {
+    const good = world.sign('ACME', 'item.report', { serials: ['SN-43'] }, { kind: 'lost', reference: 'vt' });
+    const flipped = Buffer.from(good.sig, 'base64');
+    flipped[9] = (flipped[9] as number) ^ 1;
+    const bad = { ...good, sig: flipped.toString('base64') };
+    const outcome = async (input: unknown) => {
+      const r = await world.ledger.precheck(input);
+      return 'error' in r ? r.error.code : r.submission.verifiedWith;
+    };
+    const vkey = world.keys.get('ACME')?.vkey;
+    type Pool = { engine: string; threads: { worker: { terminate(): Promise<number> } }[] };
+    const pool = () => (world.ledger as unknown as { verifier: Pool | undefined }).verifier;
+    expect(await outcome(good)).toBe(vkey);
+    const first = pool();
+    expect(first?.engine).toBe('libsodium');
+    // Every thread of it stopped under the checks: they are answered all the same.
+    const checks = [good, bad, good, bad].map(outcome);
+    await Promise.all(first?.threads.map((t) => t.worker.terminate()) ?? []);
+    expect(await Promise.all(checks)).toEqual([vkey, 'CUSTODY_BAD_SIGNATURE', vkey, 'CUSTODY_BAD_SIGNATURE']);
+    expect(await outcome(bad)).toBe('CUSTODY_BAD_SIGNATURE');
+    expect(await outcome(good)).toBe(vkey);
+    expect(pool()).not.toBe(first);
+    expect(pool()).toBeDefined();
+  });
+
   test('a submission is exactly { event, sig }, in either order; anything else is named', async () => {
     const good = world.sign('ACME', 'item.report', { serials: ['SN-42'] }, { kind: 'lost', reference: 'm' });
     const swapped = { sig: good.sig, event: good.event };
