@@ -328,6 +328,41 @@ describe('the verification threads', () => {
     expect(stdout.trim()).toBe('true');
   });
 
+  test("where sodium-native cannot be loaded, compute OpenSSL's equation, and refuse to be told otherwise", async () => {
+    const source = fileURLToPath(new URL('../src/verify-pool.ts', import.meta.url));
+    const signature = fileURLToPath(new URL('../src/signature.ts', import.meta.url));
+    // A platform without a build of it, as far as resolving it goes (patched before the pool's module loads).
+    const program = `
+      import M from 'node:module';
+      const resolve = M._resolveFilename;
+      M._resolveFilename = function (request, ...rest) {
+        if (request === 'sodium-native') throw Object.assign(new Error('not here'), { code: 'MODULE_NOT_FOUND' });
+        return resolve.call(this, request, ...rest);
+      };
+      const { VerifyPool } = await import(${JSON.stringify(source)});
+      const { generateSecretKey, parsePublicKey, publicKeyOf, sign } = await import(${JSON.stringify(signature)});
+      const secret = generateSecretKey();
+      const key = parsePublicKey(publicKeyOf(secret));
+      const message = new Uint8Array([1, 2, 3]);
+      const good = sign(secret, message);
+      const bad = Uint8Array.from(good); bad[40] ^= 1;
+      const pool = new VerifyPool(2);
+      console.log(pool.engine, await pool.verify(key, message, good), await pool.verify(key, message, bad));
+      await pool.close();
+      try { new VerifyPool(1, 'libsodium'); console.log('made'); } catch (e) { console.log(e.message); }`;
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', program],
+      {
+        timeout: 20_000,
+      },
+    );
+    expect(stdout.trim().split('\n')).toEqual([
+      'openssl true false',
+      'libsodium (sodium-native) cannot be loaded here; use the openssl engine',
+    ]);
+  });
+
   test('refuse what is still waiting when stopped or when a thread dies, and every check after', async () => {
     const secret = generateSecretKey();
     const key = parsePublicKey(publicKeyOf(secret)) as NonNullable<ReturnType<typeof parsePublicKey>>;
