@@ -84,7 +84,7 @@ export interface LedgerOptions {
 export class Ledger {
   private tail: Promise<unknown> = Promise.resolve();
   private policy: Policy | undefined;
-  /** The pre-checks' signature checks, on threads of their own (see verifyOnThreads); started by the first. */
+  /** Pre-checks' and replication's signature checks, on threads of their own (see verifyOnThreads); started by the first. */
   private verifier: VerifyPool | undefined;
   /** Parties as committed, so admission reads LevelDB once per party, not once per event. */
   private readonly parties = new Map<string, Party>();
@@ -264,7 +264,11 @@ export class Ledger {
           policy,
           now: new Date(leaf.received),
           verify: (message, sig, key) => {
-            signatures.push({ index, event: submission.event, valid: verifyMessageAsync(message, sig, key) });
+            signatures.push({
+              index,
+              event: submission.event,
+              valid: this.verifyOnThreads(message, sig, key),
+            });
             return true;
           },
         });
@@ -329,7 +333,7 @@ export class Ledger {
   }
 
   /**
-   * A pre-check's signature check on the ledger's verification threads
+   * A pre-check's or a replicated entry's signature check on the ledger's verification threads
    * (verify-pool.ts: libsodium's equation where it loads, about 40 % less CPU
    * than OpenSSL's on libuv's pool, where LevelDB's reads would also wait
    * behind it). Should a thread die, this check and the next ones go to
