@@ -67,15 +67,18 @@ const keyObject = (raw) => {
 parentPort.on('message', ({ bytes, keyOf, ends }) => {
   const count = keyOf.length;
   const signatures = ends[count - 1];
+  const keysAt = signatures + 64 * count;
+  const raw = [];
+  for (let at = keysAt; at < bytes.length; at += 32) raw.push(bytes.subarray(at, at + 32));
+  const keys = sodium === undefined ? raw.map(keyObject) : raw;
   const answers = new Uint8Array(count);
   for (let i = 0; i < count; i++) {
     try {
       const message = bytes.subarray(i === 0 ? 0 : ends[i - 1], ends[i]);
       const signature = bytes.subarray(signatures + 64 * i, signatures + 64 * i + 64);
-      const raw = bytes.subarray(signatures + 64 * count + 32 * keyOf[i], signatures + 64 * count + 32 * keyOf[i] + 32);
       const ok = sodium === undefined
-        ? verify(null, message, keyObject(raw), signature)
-        : sodium.crypto_sign_verify_detached(signature, message, raw);
+        ? verify(null, message, keys[keyOf[i]], signature)
+        : sodium.crypto_sign_verify_detached(signature, message, keys[keyOf[i]]);
       answers[i] = ok ? 1 : 0;
     } catch {
       answers[i] = 0;
@@ -109,9 +112,11 @@ const emptyBatch = (): Batch => ({
 /**
  * Checks as one buffer for a worker: messages back to back, then their
  * 64-byte signatures, then the 32-byte keys; `ends[i]` is where message i
- * ends, `keyOf[i]` which key it is checked under. Sent as a transfer: cloning
- * hundreds of small arrays cost the sending thread more than the copy into
- * one, and left as many small allocations for the worker to collect.
+ * ends, `keyOf[i]` which key it is checked under (a batch has at most BATCH
+ * checks, so at most as many keys). Sent as a transfer: a structured clone
+ * of hundreds of small arrays left as many allocations in the worker, about
+ * 10 MB more held after 100,000 checks (BENCHMARKS.md, item 47); the sending
+ * thread pays about the same either way.
  */
 interface Packed {
   readonly bytes: Uint8Array<ArrayBuffer>;

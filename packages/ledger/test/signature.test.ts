@@ -288,25 +288,28 @@ prop.prop([fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxL
 });
 
 describe('the verification threads', () => {
-  test('answer each check of a batch for its own key, message and signature', async () => {
-    const pool = new VerifyPool(2);
-    const secrets = [generateSecretKey(), generateSecretKey(), generateSecretKey()];
-    const keys = secrets.map(
-      (s) => parsePublicKey(publicKeyOf(s)) as NonNullable<ReturnType<typeof parsePublicKey>>,
-    );
-    // 1,000 checks in one go: several batches on both threads, answered out of step with each other.
-    const checks = Array.from({ length: 1000 }, (_, i) => {
-      const signer = i % 3;
-      const message = utf8(`message ${i}`);
-      const sig = sign(secrets[signer] as Uint8Array, message);
-      if (i % 7 === 0) sig[40] = (sig[40] as number) ^ 1;
-      const key = keys[i % 5 === 0 ? (signer + 1) % 3 : signer] as (typeof keys)[0];
-      return { expected: i % 7 !== 0 && i % 5 !== 0, answer: pool.verify(key, message, sig) };
-    });
-    const answers = await Promise.all(checks.map((c) => c.answer));
-    expect(answers).toEqual(checks.map((c) => c.expected));
-    await pool.close();
-  });
+  test.each(['libsodium', 'openssl'] as const)(
+    'answer each check of a batch for its own key, message and signature (%s)',
+    async (engine) => {
+      const pool = new VerifyPool(2, engine);
+      const secrets = [generateSecretKey(), generateSecretKey(), generateSecretKey()];
+      const keys = secrets.map(
+        (s) => parsePublicKey(publicKeyOf(s)) as NonNullable<ReturnType<typeof parsePublicKey>>,
+      );
+      // 1,000 checks in one go: several batches on both threads, answered out of step with each other.
+      const checks = Array.from({ length: 1000 }, (_, i) => {
+        const signer = i % 3;
+        const message = utf8(`message ${i}`);
+        const sig = sign(secrets[signer] as Uint8Array, message);
+        if (i % 7 === 0) sig[40] = (sig[40] as number) ^ 1;
+        const key = keys[i % 5 === 0 ? (signer + 1) % 3 : signer] as (typeof keys)[0];
+        return { expected: i % 7 !== 0 && i % 5 !== 0, answer: pool.verify(key, message, sig) };
+      });
+      const answers = await Promise.all(checks.map((c) => c.answer));
+      expect(answers).toEqual(checks.map((c) => c.expected));
+      await pool.close();
+    },
+  );
 
   test('keep a process alive while checks wait, and only then: one that leaves its pool open still exits', async () => {
     const source = fileURLToPath(new URL('../src/verify-pool.ts', import.meta.url));
