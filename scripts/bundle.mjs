@@ -13,9 +13,10 @@
  * node package, which `serve` and `demo` load, imports the library's bundle
  * (CustodyError is recognised across the two copies).
  *
- * Kept outside: `level` and `sodium-native`, which find their native binaries relative to themselves,
- * and the node package (with Fastify), which only `serve` and `demo` load;
- * the cli package depends on both, so that an installed program finds them.
+ * Kept outside: `level` and `sodium-native`, which find their native
+ * binaries relative to themselves, and the node package (with Fastify),
+ * which only `serve` and `demo` load; the cli package depends on them all,
+ * so that an installed program finds them.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';

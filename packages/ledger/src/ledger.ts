@@ -84,7 +84,7 @@ export interface LedgerOptions {
 export class Ledger {
   private tail: Promise<unknown> = Promise.resolve();
   private policy: Policy | undefined;
-  /** Pre-checks' and replication's signature checks, on threads of their own (see verifyOnThreads); started by the first. */
+  /** Pre-checks' and replication's signature checks, on threads of their own (verifyOnThreads). */
   private verifier: VerifyPool | undefined;
   /** Parties as committed, so admission reads LevelDB once per party, not once per event. */
   private readonly parties = new Map<string, Party>();
@@ -333,11 +333,11 @@ export class Ledger {
   }
 
   /**
-   * A pre-check's or a replicated entry's signature check on the ledger's verification threads
-   * (verify-pool.ts: libsodium's equation where it loads, about 40 % less CPU
-   * than OpenSSL's on libuv's pool, where LevelDB's reads would also wait
-   * behind it). Should a thread die, this check and the next ones go to
-   * libuv's pool until a new pool is started.
+   * A pre-check's or a replicated entry's signature check on the ledger's
+   * verification threads (verify-pool.ts: libsodium's equation where it
+   * loads, about 40 % less CPU than OpenSSL's on libuv's pool, where
+   * LevelDB's reads would also wait behind it). Should a thread die, this
+   * check and the next ones go to libuv's pool until a new pool is started.
    */
   private async verifyOnThreads(message: Uint8Array, sig: string, key: PublicKey): Promise<boolean> {
     if (this.verifier === undefined) this.verifier = new VerifyPool();
