@@ -209,13 +209,16 @@ export function verifyEvents(events: readonly LoggedEvent[]): string[] {
  * verified before are checked on the thread pool, both cores at once, rather
  * than one after the other on the event loop. Same problems, same order.
  */
-export async function verifyEventsAsync(events: readonly LoggedEvent[]): Promise<string[]> {
+export async function verifyEventsAsync(
+  events: readonly LoggedEvent[],
+  check?: (message: Uint8Array, sig: string, key: PublicKey) => Promise<boolean>,
+): Promise<string[]> {
   const checker = new EventChecker();
+  const verify = (message: Uint8Array, sig: string, key: PublicKey) =>
+    verifyEventMessageAsync(message, sig, key, check);
   const checks = [...events]
     .sort((a, b) => a.index - b.index)
-    .map((e) =>
-      e.message === undefined ? checker.check(e) : checker.checkAsync(e, e.message, verifyEventMessageAsync),
-    );
+    .map((e) => (e.message === undefined ? checker.check(e) : checker.checkAsync(e, e.message, verify)));
   return (await Promise.all(checks)).flat();
 }
 

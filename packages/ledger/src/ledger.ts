@@ -339,6 +339,9 @@ export class Ledger {
    * LevelDB's reads would also wait behind it). Should a thread die, this
    * check and the next ones go to libuv's pool until a new pool is started.
    */
+  private readonly checkOnThreads = (message: Uint8Array, sig: string, key: PublicKey) =>
+    this.verifyOnThreads(message, sig, key);
+
   private async verifyOnThreads(message: Uint8Array, sig: string, key: PublicKey): Promise<boolean> {
     if (this.verifier === undefined) this.verifier = new VerifyPool();
     const pool = this.verifier;
@@ -596,7 +599,12 @@ export class Ledger {
     const key = this.parties.get(e.event.signer)?.keys.find((k) => k.keyId === e.event.key);
     if (key === undefined || e.message === undefined) return;
     try {
-      void verifyEventMessageAsync(e.message, e.sig, partyPublicKey(e.event.signer, key.vkey).key);
+      void verifyEventMessageAsync(
+        e.message,
+        e.sig,
+        partyPublicKey(e.event.signer, key.vkey).key,
+        this.checkOnThreads,
+      );
     } catch {
       // A key that does not parse is the history's own check to report.
     }
@@ -646,7 +654,11 @@ export class Ledger {
   async history(subject: Subject, now: Date = this.clock()): Promise<History> {
     const size = this.log.servedSize;
     const events = await this.gather(subject, size, { verify: true });
-    return { ...assess(subject, events, now, await verifyEventsAsync(events)), size, events };
+    return {
+      ...assess(subject, events, now, await verifyEventsAsync(events, this.checkOnThreads)),
+      size,
+      events,
+    };
   }
 
   /**

@@ -5,8 +5,11 @@
  * the bundle's own reads.
  */
 import { expect, test, vi } from 'vitest';
+import { canonicalJson } from '../src/canonical.js';
 import * as sign from '../src/events/sign.js';
 import { Ledger } from '../src/ledger.js';
+import { indexKey } from '../src/store.js';
+import { rawDb } from './helpers.js';
 import { castOf, serials, transfer, World } from './world.js';
 
 vi.mock('../src/events/sign.js', async (original) => {
@@ -30,5 +33,29 @@ test('a bundle starts no signature checks; a history checks every entry it holds
   expect(history.verdict).toBe('clean');
   const checked = new Set(checks.mock.calls.map(([, sig]) => sig));
   for (const e of history.events) expect(checked.has(e.sig)).toBe(true);
+  await ledger.close();
+});
+
+test('a history names an entry whose stored signature was changed; its checks ran on the ledger’s verification threads', async () => {
+  const world = await World.create();
+  await castOf(world);
+  const [serial] = await transfer(world, { items: serials(1, 'VF-') });
+  const clean = await world.ledger.history({ serial: serial as string }, world.now);
+  expect(clean.verdict).toBe('clean');
+  const target = clean.events.at(-1)?.index as number;
+  await world.ledger.close();
+  const raw = await rawDb(world.dir);
+  const leaf = JSON.parse(Buffer.from((await raw.leaves.get(indexKey(target))) as Uint8Array).toString());
+  const sig = Buffer.from(leaf.sig, 'base64');
+  sig[3] = (sig[3] as number) ^ 1;
+  leaf.sig = sig.toString('base64');
+  await raw.leaves.put(indexKey(target), Buffer.from(canonicalJson(leaf)));
+  await raw.db.close();
+  const ledger = await Ledger.open(world.dir);
+  const history = await ledger.history({ serial: serial as string }, world.now);
+  expect(history.verdict).toBe('invalid');
+  expect(history.problems).toEqual([expect.stringMatching(new RegExp(`^entry ${target}\\b.*signature`))]);
+  // Reopened and only read from: the threads were started by the history's checks.
+  expect((ledger as unknown as { verifier?: { engine: string } }).verifier?.engine).toBe('libsodium');
   await ledger.close();
 });

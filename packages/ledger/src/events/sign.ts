@@ -90,18 +90,23 @@ export function verifyEventMessage(message: Uint8Array, sig: string, key: Public
   return ok;
 }
 
-/** verifyEventMessage with the signature checked on libuv's thread pool; the same memo. Never rejects. */
+/**
+ * verifyEventMessage with the signature checked off the event loop (by
+ * `check`: libuv's thread pool unless given a ledger's verification
+ * threads); the same memo. Never rejects if `check` does not.
+ */
 export async function verifyEventMessageAsync(
   message: Uint8Array,
   sig: string,
   key: PublicKey,
+  check: (message: Uint8Array, sig: string, key: PublicKey) => Promise<boolean> = verifyMessageAsync,
 ): Promise<boolean> {
   const memo = memoOf(message, sig, key);
   if (verified.has(memo)) return true;
   // A check already on its way (e.g. started as the entry was read) is shared, not repeated.
   let ok = verifying.get(memo);
   if (ok === undefined) {
-    ok = verifyMessageAsync(message, sig, key).then((valid) => {
+    ok = check(message, sig, key).then((valid) => {
       verifying.delete(memo);
       if (valid) remember(memo);
       return valid;
