@@ -206,8 +206,9 @@ export function verifyEvents(events: readonly LoggedEvent[]): string[] {
 
 /**
  * verifyEvents for a history read while someone waits: the signatures not
- * verified before are checked on the thread pool, both cores at once, rather
- * than one after the other on the event loop. Same problems, same order.
+ * verified before are checked off the event loop, both cores at once (by
+ * `check`, libuv's thread pool unless given a ledger's verification
+ * threads), rather than one after the other. Same problems, same order.
  */
 export async function verifyEventsAsync(
   events: readonly LoggedEvent[],

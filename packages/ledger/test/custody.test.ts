@@ -1,10 +1,9 @@
 import { describe, expect, test, vi } from 'vitest';
-import { canonicalJson } from '../src/canonical.js';
 import { Ledger } from '../src/ledger.js';
 import { ed25519Signer } from '../src/note.js';
 import { verifyReceipt } from '../src/receipt.js';
 import { indexKey, KeySpace, Store } from '../src/store.js';
-import { rawDb } from './helpers.js';
+import { forgeStoredSignature, rawDb } from './helpers.js';
 import { castOf, DAY, HOUR, LICENCE_BODY, MANUFACTURE, serials, transfer, World } from './world.js';
 
 describe('a clean transfer', () => {
@@ -432,11 +431,7 @@ describe('receipts and audit', () => {
     const target = 12;
     await world.ledger.close();
     const raw = await rawDb(world.dir);
-    const leaf = JSON.parse(Buffer.from((await raw.leaves.get(indexKey(target))) as Uint8Array).toString());
-    const sig = Buffer.from(leaf.sig, 'base64');
-    sig[3] = (sig[3] as number) ^ 1;
-    leaf.sig = sig.toString('base64');
-    await raw.leaves.put(indexKey(target), Buffer.from(canonicalJson(leaf)));
+    await forgeStoredSignature(raw, target);
     await raw.db.close();
     const reopened = await Ledger.open(world.dir);
     const report = await reopened.audit();
@@ -451,15 +446,8 @@ describe('receipts and audit', () => {
     await transfer(world, { items: serials(2) });
     await world.ledger.close();
     const raw = await rawDb(world.dir);
-    const forge = async (index: number) => {
-      const leaf = JSON.parse(Buffer.from((await raw.leaves.get(indexKey(index))) as Uint8Array).toString());
-      const sig = Buffer.from(leaf.sig, 'base64');
-      sig[3] = (sig[3] as number) ^ 1;
-      leaf.sig = sig.toString('base64');
-      await raw.leaves.put(indexKey(index), Buffer.from(canonicalJson(leaf)));
-    };
-    await forge(12);
-    await forge(7);
+    await forgeStoredSignature(raw, 12);
+    await forgeStoredSignature(raw, 7);
     await raw.leaves.put(indexKey(15), Buffer.from('not an entry'));
     await raw.db.close();
     const audit = async () => {

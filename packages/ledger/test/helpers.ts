@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { afterAll } from 'vitest';
+import { canonicalJson } from '../src/canonical.js';
 import { CustodyError } from '../src/errors.js';
+import { indexKey } from '../src/store.js';
 
 // Registered while the file is collected: vitest ignores a hook registered
 // inside a running test, and most folders are made there (each such test
@@ -30,6 +32,18 @@ export async function rawDb(dir: string) {
   const sub = (name: string) =>
     db.sublevel<Uint8Array, Uint8Array>(name, { keyEncoding: 'view', valueEncoding: 'view' });
   return { db, leaves: sub('leaves'), tree: sub('tree'), meta: sub('meta') };
+}
+
+/** Flips one bit of the signature stored in the leaf at `index`, keeping the leaf canonical JSON. */
+export async function forgeStoredSignature(
+  raw: Awaited<ReturnType<typeof rawDb>>,
+  index: number,
+): Promise<void> {
+  const leaf = JSON.parse(Buffer.from((await raw.leaves.get(indexKey(index))) as Uint8Array).toString());
+  const sig = Buffer.from(leaf.sig, 'base64');
+  sig[3] = (sig[3] as number) ^ 1;
+  leaf.sig = sig.toString('base64');
+  await raw.leaves.put(indexKey(index), Buffer.from(canonicalJson(leaf)));
 }
 
 /** The error code a call fails with (sync or async), or undefined if it succeeds. */

@@ -5,11 +5,9 @@
  * the bundle's own reads.
  */
 import { expect, test, vi } from 'vitest';
-import { canonicalJson } from '../src/canonical.js';
 import * as sign from '../src/events/sign.js';
 import { Ledger } from '../src/ledger.js';
-import { indexKey } from '../src/store.js';
-import { rawDb } from './helpers.js';
+import { forgeStoredSignature, rawDb } from './helpers.js';
 import { castOf, serials, transfer, World } from './world.js';
 
 vi.mock('../src/events/sign.js', async (original) => {
@@ -45,11 +43,7 @@ test('a history names an entry whose stored signature was changed; its checks ra
   const target = clean.events.at(-1)?.index as number;
   await world.ledger.close();
   const raw = await rawDb(world.dir);
-  const leaf = JSON.parse(Buffer.from((await raw.leaves.get(indexKey(target))) as Uint8Array).toString());
-  const sig = Buffer.from(leaf.sig, 'base64');
-  sig[3] = (sig[3] as number) ^ 1;
-  leaf.sig = sig.toString('base64');
-  await raw.leaves.put(indexKey(target), Buffer.from(canonicalJson(leaf)));
+  await forgeStoredSignature(raw, target);
   await raw.db.close();
   const ledger = await Ledger.open(world.dir);
   const history = await ledger.history({ serial: serial as string }, world.now);
