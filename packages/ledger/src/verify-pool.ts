@@ -17,6 +17,7 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { CustodyError } from './errors.js';
 import { type PublicKey, signatureEncodingOk } from './signature.js';
 
 /** Whose equation a pool's workers compute. */
@@ -146,6 +147,9 @@ function pack(batch: Batch, from: number, to: number): Packed {
   return { bytes, keyOf: Uint16Array.from(batch.keyOf.slice(from, to)), ends };
 }
 
+/** Why checks are refused once a pool cannot answer them. */
+const stopped = (why: string) => new CustodyError('CUSTODY_UNAVAILABLE', why, 503);
+
 interface Thread {
   readonly worker: Worker;
   /** Batches sent and not answered, oldest first: a worker answers in order. */
@@ -162,12 +166,25 @@ export class VerifyPool {
   private failure: Error | undefined;
 
   constructor(size = availableParallelism(), engine?: VerifyEngine) {
+    if (!Number.isSafeInteger(size) || size < 1) {
+      throw new CustodyError('CUSTODY_BAD_INPUT', `a verification pool needs 1 thread or more, not ${size}`);
+    }
+    if (engine !== undefined && engine !== 'libsodium' && engine !== 'openssl') {
+      throw new CustodyError(
+        'CUSTODY_BAD_INPUT',
+        `no verification engine ${JSON.stringify(engine)}; use libsodium or openssl`,
+      );
+    }
     const sodium = engine === 'openssl' ? undefined : libsodium();
     if (engine === 'libsodium' && sodium === undefined) {
-      throw new Error('libsodium (sodium-native) cannot be loaded here; use the openssl engine');
+      throw new CustodyError(
+        'CUSTODY_UNAVAILABLE',
+        'libsodium (sodium-native) cannot be loaded here; use the openssl engine',
+        503,
+      );
     }
     this.engine = sodium === undefined ? 'openssl' : 'libsodium';
-    this.threads = Array.from({ length: Math.max(1, size) }, () => this.start(sodium));
+    this.threads = Array.from({ length: size }, () => this.start(sodium));
   }
 
   /**
@@ -202,7 +219,7 @@ export class VerifyPool {
 
   /** Stops the workers; checks still waiting are refused. */
   async close(): Promise<void> {
-    this.fail(new Error('the verification threads were stopped'));
+    this.fail(stopped('the verification threads were stopped'));
     await Promise.all(this.threads.map(({ worker }) => worker.terminate()));
   }
 
@@ -235,8 +252,8 @@ export class VerifyPool {
       if (thread.waiting.length === 0) worker.unref();
       for (const [i, { resolve }] of waiting.entries()) resolve(answers[i] === 1);
     });
-    worker.on('error', (e) => this.fail(new Error(`a verification thread failed: ${e.message}`)));
-    worker.on('exit', () => this.fail(new Error('a verification thread stopped')));
+    worker.on('error', (e) => this.fail(stopped(`a verification thread failed: ${e.message}`)));
+    worker.on('exit', () => this.fail(stopped('a verification thread stopped')));
     // Idle, never what keeps a process alive (after the listeners: adding a
     // message listener refs the worker's port again).
     worker.unref();

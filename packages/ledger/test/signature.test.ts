@@ -352,7 +352,7 @@ describe('the verification threads', () => {
       const pool = new VerifyPool(2);
       console.log(pool.engine, await pool.verify(key, message, good), await pool.verify(key, message, bad));
       await pool.close();
-      try { new VerifyPool(1, 'libsodium'); console.log('made'); } catch (e) { console.log(e.message); }`;
+      try { new VerifyPool(1, 'libsodium'); console.log('made'); } catch (e) { console.log(e.code, e.message); }`;
     const { stdout } = await run(
       process.execPath,
       ['--import', 'tsx', '--input-type=module', '-e', program],
@@ -362,8 +362,25 @@ describe('the verification threads', () => {
     );
     expect(stdout.trim().split('\n')).toEqual([
       'openssl true false',
-      'libsodium (sodium-native) cannot be loaded here; use the openssl engine',
+      'CUSTODY_UNAVAILABLE libsodium (sodium-native) cannot be loaded here; use the openssl engine',
     ]);
+  });
+
+  test('refuse, with their code, a size or an engine they cannot use', () => {
+    for (const size of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => new VerifyPool(size), String(size)).toThrow(
+        expect.objectContaining({
+          code: 'CUSTODY_BAD_INPUT',
+          message: expect.stringContaining('1 thread or more'),
+        }),
+      );
+    }
+    expect(() => new VerifyPool(1, 'gpu' as 'openssl')).toThrow(
+      expect.objectContaining({
+        code: 'CUSTODY_BAD_INPUT',
+        message: 'no verification engine "gpu"; use libsodium or openssl',
+      }),
+    );
   });
 
   test('refuse what is still waiting when stopped or when a thread dies, and every check after', async () => {
@@ -374,7 +391,10 @@ describe('the verification threads', () => {
     const pool = new VerifyPool(1);
     expect(await pool.verify(key, message, sig)).toBe(true);
     const waiting = expect(pool.verify(key, message, sig)).rejects.toThrow(
-      'the verification threads were stopped',
+      expect.objectContaining({
+        code: 'CUSTODY_UNAVAILABLE',
+        message: 'the verification threads were stopped',
+      }),
     );
     await pool.close();
     await waiting;
