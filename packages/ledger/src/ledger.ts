@@ -86,6 +86,8 @@ export class Ledger {
   private policy: Policy | undefined;
   /** Pre-checks' and replication's signature checks, on threads of their own (verifyOnThreads). */
   private verifier: VerifyPool | undefined;
+  /** Set by close: no verification threads are started after it. */
+  private closing = false;
   /** Parties as committed, so admission reads LevelDB once per party, not once per event. */
   private readonly parties = new Map<string, Party>();
   /** What histories read again and again (see read-cache.ts). */
@@ -343,6 +345,8 @@ export class Ledger {
     this.verifyOnThreads(message, sig, key);
 
   private async verifyOnThreads(message: Uint8Array, sig: string, key: PublicKey): Promise<boolean> {
+    // A request still in flight as the ledger closes must not start threads nobody will stop.
+    if (this.closing) return verifyMessageAsync(message, sig, key);
     if (this.verifier === undefined) this.verifier = new VerifyPool();
     const pool = this.verifier;
     try {
@@ -747,6 +751,7 @@ export class Ledger {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     const verifier = this.verifier;
     this.verifier = undefined;
     await verifier?.close();

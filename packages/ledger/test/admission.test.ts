@@ -321,6 +321,20 @@ describe('the sequencer refuses, writes nothing, and says why', () => {
     expect(pool()).toBeDefined();
   });
 
+  test('a pre-check answered while the ledger closes starts no verification threads', async () => {
+    const own = await World.create();
+    await castOf(own);
+    const signed = own.sign('ACME', 'item.report', { serials: ['SN-44'] }, { kind: 'lost', reference: 'cl' });
+    type Held = { verifier: { engine: string } | undefined };
+    expect('submission' in (await own.ledger.precheck(signed))).toBe(true);
+    expect((own.ledger as unknown as Held).verifier?.engine).toBe('libsodium');
+    await own.ledger.close();
+    // The signer's party is in memory: the check itself still runs, on libuv's pool.
+    const late = await own.ledger.precheck(signed);
+    expect('submission' in late && late.submission.verifiedWith).toBe(own.keys.get('ACME')?.vkey);
+    expect((own.ledger as unknown as Held).verifier).toBeUndefined();
+  });
+
   test('a submission is exactly { event, sig }, in either order; anything else is named', async () => {
     const good = world.sign('ACME', 'item.report', { serials: ['SN-42'] }, { kind: 'lost', reference: 'm' });
     const swapped = { sig: good.sig, event: good.event };
