@@ -6,15 +6,11 @@
  * and counters to go on feeding it, a sample of its serials, and what the
  * build measured (its ingest is the benchmark's long ingest: rate and RSS).
  */
-import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { fromHex, generateKeyPair, Ledger, toHex } from '@custody/ledger';
-import { buildSync } from 'esbuild';
+import { BENCH_DIR, isMain, mallocInUse, runInOwnProcess } from './own-process.js';
 import { benchLedger, ingestChunk, Workload, type WorkloadState } from './workload.js';
-
-const ROOT = fileURLToPath(new URL('../.bench/', import.meta.url));
 
 export interface FixtureMeta {
   readonly size: number;
@@ -37,11 +33,7 @@ export interface FixtureMeta {
   };
 }
 
-/** Which malloc this process runs with: jemalloc if it was preloaded, else glibc's. */
-const mallocInUse = (): 'glibc' | 'jemalloc' =>
-  readFileSync('/proc/self/maps', 'utf8').includes('libjemalloc') ? 'jemalloc' : 'glibc';
-
-export const fixtureDir = (size: number) => join(ROOT, `fixture-${size}`);
+export const fixtureDir = (size: number) => join(BENCH_DIR, `fixture-${size}`);
 
 /** The fixture's metadata, or undefined if it was never built (or its build did not finish). */
 export function readFixture(size: number): FixtureMeta | undefined {
@@ -117,35 +109,17 @@ export async function copyFixture(
 }
 
 /**
- * Builds the fixture in a process of its own, so that its RSS is the
- * ingest's and not the benchmark's: plain Node on this file bundled to
- * JavaScript, since tsx's loader alone takes about 100 MB (a process that
- * imports the library: 49 MB of RSS without it, 151 with it).
- * CUSTODY_FIXTURE_MALLOC=jemalloc preloads jemalloc (BENCHMARKS.md, RSS).
+ * Builds the fixture in a process of its own (own-process.ts), so that its
+ * RSS is the ingest's. CUSTODY_FIXTURE_MALLOC=jemalloc preloads jemalloc.
  */
-function buildInOwnProcess(size: number): void {
-  const program = join(ROOT, 'fixture.mjs');
-  mkdirSync(ROOT, { recursive: true });
-  buildSync({
-    entryPoints: [fileURLToPath(import.meta.url)],
-    outfile: program,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'warning',
-  });
-  const jemalloc = process.env.CUSTODY_FIXTURE_MALLOC === 'jemalloc';
-  execFileSync(process.execPath, [program, String(size)], {
-    stdio: 'inherit',
-    env: jemalloc ? { ...process.env, LD_PRELOAD: JEMALLOC } : process.env,
-  });
-}
+const buildInOwnProcess = (size: number) =>
+  runInOwnProcess(
+    import.meta.url,
+    [String(size)],
+    process.env.CUSTODY_FIXTURE_MALLOC === 'jemalloc' ? 'jemalloc' : 'glibc',
+  );
 
-const JEMALLOC = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (isMain(import.meta.url)) {
   const size = Number(process.argv[2] ?? 1_000_000);
   if (import.meta.url.endsWith('.ts')) {
     // Run by `pnpm bench:fixture`, under tsx: the build itself goes to plain Node.

@@ -1,0 +1,53 @@
+/**
+ * A bench program run in a process of its own, so that what it measures
+ * (rate, RSS) is its work's and not the benchmark's: plain Node on the
+ * program bundled to JavaScript, since tsx's loader alone takes about 100
+ * MB (a process that imports the library: 49 MB of RSS without it, 151 with
+ * it), and the benchmark's process holds 300 MB and more of peer payloads
+ * and earlier phases before its first ingest.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
+
+export const BENCH_DIR = fileURLToPath(new URL('../.bench/', import.meta.url));
+
+const JEMALLOC = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
+
+/** Which malloc this process runs with: jemalloc if it was preloaded, else glibc's. */
+export const mallocInUse = (): 'glibc' | 'jemalloc' =>
+  readFileSync('/proc/self/maps', 'utf8').includes('libjemalloc') ? 'jemalloc' : 'glibc';
+
+/**
+ * Bundles the module at `moduleUrl` (a bench file's import.meta.url) and runs
+ * it under plain Node with `args`, its output inherited; jemalloc preloaded
+ * when `malloc` says so (BENCHMARKS.md, RSS). Throws if it exits non-zero.
+ */
+export function runInOwnProcess(
+  moduleUrl: string,
+  args: readonly string[],
+  malloc: 'glibc' | 'jemalloc' = 'glibc',
+): void {
+  const source = fileURLToPath(moduleUrl);
+  const program = join(BENCH_DIR, basename(source).replace(/\.ts$/, '.mjs'));
+  mkdirSync(BENCH_DIR, { recursive: true });
+  buildSync({
+    entryPoints: [source],
+    outfile: program,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  execFileSync(process.execPath, [program, ...args], {
+    stdio: 'inherit',
+    env: malloc === 'jemalloc' ? { ...process.env, LD_PRELOAD: JEMALLOC } : process.env,
+  });
+}
+
+/** Whether this module is the program a process was started with (not imported). */
+export const isMain = (moduleUrl: string) => process.argv[1] === fileURLToPath(moduleUrl);
