@@ -9,7 +9,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex, generateKeyPair, Ledger, toHex } from '@custody/ledger';
-import { BENCH_DIR, isMain, mallocInUse, runInOwnProcess } from './own-process.js';
+import { BENCH_DIR, isMain, mallocInUse, operatorMalloc, runInOwnProcess } from './own-process.js';
 import { benchLedger, ingestChunk, Workload, type WorkloadState } from './workload.js';
 
 export interface FixtureMeta {
@@ -110,13 +110,14 @@ export async function copyFixture(
 
 /**
  * Builds the fixture in a process of its own (own-process.ts), so that its
- * RSS is the ingest's. CUSTODY_FIXTURE_MALLOC=jemalloc preloads jemalloc.
+ * RSS is the ingest's, with the malloc the README has operators preload
+ * where the machine has it (CUSTODY_FIXTURE_MALLOC=glibc for glibc's).
  */
 const buildInOwnProcess = (size: number) =>
   runInOwnProcess(
     import.meta.url,
     [String(size)],
-    process.env.CUSTODY_FIXTURE_MALLOC === 'jemalloc' ? 'jemalloc' : 'glibc',
+    process.env.CUSTODY_FIXTURE_MALLOC === 'glibc' ? 'glibc' : operatorMalloc,
   );
 
 if (isMain(import.meta.url)) {

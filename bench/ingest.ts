@@ -10,7 +10,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fromHex, Ledger } from '@custody/ledger';
-import { isMain, runInOwnProcess } from './own-process.js';
+import { isMain, type Malloc, runInOwnProcess } from './own-process.js';
 import { ingestChunk, Workload, type WorkloadState } from './workload.js';
 
 export interface IngestJob {
@@ -31,6 +31,9 @@ export interface Fed {
 }
 
 export interface IngestResult {
+  /** The ledger's size when the process opened it, and when the timed phase began. */
+  readonly opened: number;
+  readonly grown: number;
   /** The first phase: from the process's start (the JIT cold, the ledger just opened) to `target`. */
   readonly growth: Fed;
   readonly timed: Fed;
@@ -43,10 +46,10 @@ export interface IngestResult {
   readonly work: WorkloadState;
 }
 
-/** Runs `job` in a process of its own; the ledger must not be open in this one. */
-export function ingestInOwnProcess(job: IngestJob, jobFile: string): IngestResult {
+/** Runs `job` in a process of its own, with `malloc`; the ledger must not be open in this one. */
+export function ingestInOwnProcess(job: IngestJob, jobFile: string, malloc: Malloc): IngestResult {
   writeFileSync(jobFile, JSON.stringify(job));
-  runInOwnProcess(import.meta.url, [jobFile]);
+  runInOwnProcess(import.meta.url, [jobFile], malloc);
   return JSON.parse(readFileSync(jobFile, 'utf8')) as IngestResult;
 }
 
@@ -68,10 +71,12 @@ async function run(job: IngestJob): Promise<IngestResult> {
     }
     return fed;
   };
+  const opened = ledger.size;
   const growth = await feed((fed) => ledger.size < job.target || fed.events < job.warm);
+  const grown = ledger.size;
   const timed = await feed((fed) => fed.events < job.timed);
   await ledger.close();
-  return { growth, timed, rssBefore, peakRss, serials, rawBytes, work: work.save() };
+  return { opened, grown, growth, timed, rssBefore, peakRss, serials, rawBytes, work: work.save() };
 }
 
 if (isMain(import.meta.url)) {

@@ -7,17 +7,27 @@
  * and earlier phases before its first ingest.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 
 export const BENCH_DIR = fileURLToPath(new URL('../.bench/', import.meta.url));
 
+export type Malloc = 'glibc' | 'jemalloc';
+
+/** Debian's jemalloc on amd64, as the README has operators preload it into a node. */
 const JEMALLOC = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
 
+/** The malloc the README tells operators to run a node with, if this machine has it. */
+export const operatorMalloc: Malloc = existsSync(JEMALLOC) ? 'jemalloc' : 'glibc';
+
+/** The environment of a child process that runs with `malloc`. */
+export const mallocEnv = (malloc: Malloc): NodeJS.ProcessEnv =>
+  malloc === 'jemalloc' ? { ...process.env, LD_PRELOAD: JEMALLOC } : process.env;
+
 /** Which malloc this process runs with: jemalloc if it was preloaded, else glibc's. */
-export const mallocInUse = (): 'glibc' | 'jemalloc' =>
+export const mallocInUse = (): Malloc =>
   readFileSync('/proc/self/maps', 'utf8').includes('libjemalloc') ? 'jemalloc' : 'glibc';
 
 /**
@@ -25,11 +35,7 @@ export const mallocInUse = (): 'glibc' | 'jemalloc' =>
  * it under plain Node with `args`, its output inherited; jemalloc preloaded
  * when `malloc` says so (BENCHMARKS.md, RSS). Throws if it exits non-zero.
  */
-export function runInOwnProcess(
-  moduleUrl: string,
-  args: readonly string[],
-  malloc: 'glibc' | 'jemalloc' = 'glibc',
-): void {
+export function runInOwnProcess(moduleUrl: string, args: readonly string[], malloc: Malloc = 'glibc'): void {
   const source = fileURLToPath(moduleUrl);
   const program = join(BENCH_DIR, basename(source).replace(/\.ts$/, '.mjs'));
   mkdirSync(BENCH_DIR, { recursive: true });
@@ -45,7 +51,7 @@ export function runInOwnProcess(
   });
   execFileSync(process.execPath, [program, ...args], {
     stdio: 'inherit',
-    env: malloc === 'jemalloc' ? { ...process.env, LD_PRELOAD: JEMALLOC } : process.env,
+    env: mallocEnv(malloc),
   });
 }
 

@@ -3,7 +3,7 @@
  * beside its raw limits, written to BENCHMARKS.md and bench/results.json.
  * Not a test: nothing here fails CI. Sizes: BENCH_SIZES (default 10000,100000).
  */
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,7 @@ import {
   verifyEngine,
 } from './limits.js';
 import { mirrorCatchUp } from './mirror.js';
+import { type Malloc, operatorMalloc } from './own-process.js';
 import { hypercorePeer } from './peer.js';
 import { BIN, serveBench } from './serve.js';
 import { benchLedger, chunkOf, FastSigner, groupOf, ingestGroups, Workload } from './workload.js';
@@ -163,10 +164,11 @@ const WARM = 5_000;
 
 /**
  * Feeds whole transfers in a process of its own (ingest.ts), as a node would
- * hold the ledger (closed here meanwhile): until it holds `target` entries
+ * hold the ledger (closed here meanwhile), with the malloc the README has
+ * operators preload unless told otherwise: until it holds `target` entries
  * and at least WARM events were fed, then TIMED more, timed on their own.
  */
-async function ingest(target: number): Promise<IngestResult> {
+async function ingest(target: number, malloc: Malloc = operatorMalloc): Promise<IngestResult> {
   await ledger.close();
   const job = {
     dir: ledgerDir,
@@ -176,7 +178,7 @@ async function ingest(target: number): Promise<IngestResult> {
     warm: WARM,
     timed: TIMED,
   };
-  const result = ingestInOwnProcess(job, join(root, 'ingest.json'));
+  const result = ingestInOwnProcess(job, join(root, 'ingest.json'), malloc);
   ledger = await Ledger.open(ledgerDir, { secretKey: logPair.secretKey });
   work = Workload.restore(result.work);
   serialsSeen.push(...result.serials);
@@ -247,17 +249,19 @@ async function catchUp(): Promise<void> {
   });
 }
 
+const en = (n: number) => n.toLocaleString('en');
+const mallocName = (malloc: Malloc) => (malloc === 'glibc' ? "glibc's malloc" : 'jemalloc preloaded');
+
 /** The rows of one ingest: its growth from the process's start, its rate at `size`, its RSS. */
-function ingestRows(size: number, from: number, fed: IngestResult): void {
-  const en = (n: number) => n.toLocaleString('en');
+function ingestRows(size: number, fed: IngestResult): void {
   add({
-    figure: `durable ingest through the library, ${en(from)} → ${en(size)}, from the start of a process of its own`,
+    figure: `durable ingest through the library, ${en(fed.opened)} → ${en(fed.grown)}, from the start of a process of its own (${mallocName(operatorMalloc)})`,
     result: fed.growth.events / fed.growth.seconds,
     unit: 'events/s',
   });
   const rate = fed.timed.events / fed.timed.seconds;
   add({
-    figure: `durable ingest through the library, at ${en(size)} entries (${en(fed.timed.events)} events, the same process)`,
+    figure: `durable ingest through the library, at ${en(size)} entries (${en(fed.grown)} → ${en(fed.grown + fed.timed.events)}, the same process after it)`,
     result: rate,
     unit: 'events/s',
     limit: peer.appendsPerSecondBatch100,
@@ -267,7 +271,7 @@ function ingestRows(size: number, from: number, fed: IngestResult): void {
     aboveLimit: floor < 10_000,
   });
   add({
-    figure: `RSS of that process, ingesting to ${en(ledger.size)} (ledger open → peak)`,
+    figure: `RSS of the ingest's process at ${en(size)} (ledger open → peak)`,
     result: fed.peakRss / 2 ** 20,
     unit: `MB (from ${Math.round(fed.rssBefore / 2 ** 20)} MB)`,
   });
@@ -276,8 +280,16 @@ function ingestRows(size: number, from: number, fed: IngestResult): void {
 for (const size of sizes) {
   if (size <= FRESH_MAX) {
     console.log(`ingesting to ${size.toLocaleString('en')} entries…`);
-    const from = ledger.size;
-    ingestRows(size, from, await ingest(size));
+    ingestRows(size, await ingest(size));
+    if (size === sizes[0] && operatorMalloc !== 'glibc') {
+      // The same ingest as a node started without the README's preload runs it.
+      const glibc = await ingest(0, 'glibc');
+      add({
+        figure: `the same with glibc's malloc, for comparison: durable ingest through the library, ${en(glibc.grown)} → ${en(glibc.grown + glibc.timed.events)}`,
+        result: glibc.timed.events / glibc.timed.seconds,
+        unit: 'events/s',
+      });
+    }
     if (size === sizes[0]) {
       // Generated and signed before, so that only the ingest is profiled.
       const chunk = chunkOf(work, 5);
@@ -328,7 +340,7 @@ for (const size of sizes) {
   console.log(
     `ingesting ${(WARM + TIMED).toLocaleString('en')} more at ${ledger.size.toLocaleString('en')} entries…`,
   );
-  ingestRows(size, ledger.size, await ingest(0));
+  ingestRows(size, await ingest(0));
   await reads(size, true);
 }
 await writeKeyFile(join(data, 'node.key'), logPair);
@@ -423,19 +435,29 @@ add({
 });
 
 console.log('HTTP…');
-const { child, url } = await serveBench(data);
-const queue: SignedEvent[] = [];
-while (queue.length < 20_000) queue.push(...work.transfer().events);
-// Events on one chain must arrive in order: each client takes whole transfers.
-const transfers: SignedEvent[][] = [];
-for (let i = 0; i < queue.length; i += 7) transfers.push(queue.slice(i, i + 7));
-const bodies = transfers.map((t) => t.map((e) => JSON.stringify(e)));
-const http = new HttpClient(url);
-const httpStart = performance.now();
-const latencies = await postTransfers(http, bodies);
-const httpRate = latencies.length / ((performance.now() - httpStart) / 1000);
+/** 20,000 events posted by 64 clients to a node run with `malloc`: events/s and each one's latency. */
+async function httpIngest(url: string): Promise<{ rate: number; latencies: number[] }> {
+  const queue: SignedEvent[] = [];
+  while (queue.length < 20_000) queue.push(...work.transfer().events);
+  // Events on one chain must arrive in order: each client takes whole transfers.
+  const transfers: SignedEvent[][] = [];
+  for (let i = 0; i < queue.length; i += 7) transfers.push(queue.slice(i, i + 7));
+  const bodies = transfers.map((t) => t.map((e) => JSON.stringify(e)));
+  const client = new HttpClient(url);
+  const start = performance.now();
+  const latencies = await postTransfers(client, bodies);
+  const rate = latencies.length / ((performance.now() - start) / 1000);
+  client.close();
+  return { rate, latencies };
+}
+const stopped = (node: ChildProcess) => {
+  node.kill('SIGTERM');
+  return new Promise((resolve) => node.once('exit', resolve));
+};
+const { child, url } = await serveBench(data, [], [], operatorMalloc);
+const { rate: httpRate, latencies } = await httpIngest(url);
 add({
-  figure: 'durable ingest over HTTP, 64 clients',
+  figure: `durable ingest over HTTP, 64 clients (the node with ${mallocName(operatorMalloc)})`,
   result: httpRate,
   unit: 'events/s',
   target: '≥ 5,000',
@@ -451,6 +473,7 @@ add({
   target: 'p99 ≤ 50',
   met: pct(latencies, 99) <= 50,
 });
+const http = new HttpClient(url);
 const httpHistory = await timeAll(200, async (i) => {
   const { status } = await http.get(`/v1/items/${serialsSeen[(i * 131) % serialsSeen.length]}`);
   if (status !== 200) throw new Error(`history: HTTP ${status}`);
@@ -463,7 +486,18 @@ add({
   met: pct(httpHistory, 50) <= 5 && pct(httpHistory, 99) <= 25,
 });
 http.close();
-child.kill('SIGTERM');
+await stopped(child);
+if (operatorMalloc !== 'glibc') {
+  const glibcNode = await serveBench(data);
+  const glibc = await httpIngest(glibcNode.url);
+  await stopped(glibcNode.child);
+  add({
+    figure:
+      "the same with glibc's malloc, for comparison: durable ingest over HTTP, 64 clients (p50 / p99 after it)",
+    result: glibc.rate,
+    unit: `events/s (${pct(glibc.latencies, 50).toFixed(2)} / ${pct(glibc.latencies, 99).toFixed(1)} ms)`,
+  });
+}
 rmSync(root, { recursive: true, force: true });
 
 const table = [

@@ -1,19 +1,21 @@
 /** `custody serve` as a child process for the benchmark, on the built CLI. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { type Malloc, mallocEnv } from './own-process.js';
 
 export const BIN = fileURLToPath(new URL('../packages/cli/dist/custody.cjs', import.meta.url));
 
 /**
  * Starts a node on `data` (made by `custody init`) on a free port of
  * 127.0.0.1, with no rate limit; `nodeFlags` go to Node itself (e.g.
- * --cpu-prof), `serveFlags` to `custody serve` (e.g. --mirror). Resolves
- * with the process and the address it listens on.
+ * --cpu-prof), `serveFlags` to `custody serve` (e.g. --mirror), and it runs
+ * with `malloc`. Resolves with the process and the address it listens on.
  */
 export function serveBench(
   data: string,
   nodeFlags: readonly string[] = [],
   serveFlags: readonly string[] = [],
+  malloc: Malloc = 'glibc',
 ): Promise<{ child: ChildProcess; url: string }> {
   const args = [
     ...nodeFlags,
@@ -27,7 +29,10 @@ export function serveBench(
     '0',
     ...serveFlags,
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: mallocEnv(malloc),
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     const read = (chunk: Buffer) => {
