@@ -4,7 +4,8 @@
  * --cpu-prof when a profile directory is given) on a benchmark ledger, posts 20,000 pre-signed events from 64 concurrent
  * clients (transfers of seven events in order, as the benchmark does), prints
  * the rate and each side's CPU time per event (the node's main thread
- * apart), and stops the node.
+ * apart), and stops the node. CUSTODY_BENCH_MALLOC=jemalloc preloads
+ * jemalloc into the node (not into this process, the clients').
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +32,12 @@ for (let i = 0; i < events.length; i += 7) {
 }
 
 const profiling = profiles === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profiles}`];
-const { child, url } = await serveBench(data, profiling);
+const { child, url } = await serveBench(
+  data,
+  profiling,
+  [],
+  process.env.CUSTODY_BENCH_MALLOC === 'jemalloc' ? 'jemalloc' : 'glibc',
+);
 
 /** CPU seconds (user + system) from a /proc stat file: a process's (all threads) or one thread's. */
 const cpuSeconds = (statFile: string) => {
