@@ -1,7 +1,9 @@
 /**
  * pnpm bench: the figures of the benchmark issue, measured on this machine
- * beside its raw limits, written to BENCHMARKS.md and bench/results.json.
- * Not a test: nothing here fails CI. Sizes: BENCH_SIZES (default 10000,100000).
+ * beside its raw limits, written to bench/latest.md (a table for
+ * BENCHMARKS.md) and bench/results.json. Not a test: nothing here fails CI.
+ * Sizes: BENCH_SIZES (default 10000,100000,1000000; sizes above 10^5 are
+ * copies of a fixture built once, fixture.ts).
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
