@@ -8,9 +8,8 @@
  * reported beside it. What it measured and how far the workload got come
  * back through a JSON file.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { fromHex, Ledger } from '@custody/ledger';
-import { isMain, type Malloc, runInOwnProcess } from './own-process.js';
+import { jobMain, type Malloc, runJob } from './own-process.js';
 import { ingestChunk, Workload, type WorkloadState } from './workload.js';
 
 export interface IngestJob {
@@ -47,11 +46,8 @@ export interface IngestResult {
 }
 
 /** Runs `job` in a process of its own, with `malloc`; the ledger must not be open in this one. */
-export function ingestInOwnProcess(job: IngestJob, jobFile: string, malloc: Malloc): IngestResult {
-  writeFileSync(jobFile, JSON.stringify(job));
-  runInOwnProcess(import.meta.url, [jobFile], malloc);
-  return JSON.parse(readFileSync(jobFile, 'utf8')) as IngestResult;
-}
+export const ingestInOwnProcess = (job: IngestJob, jobFile: string, malloc: Malloc): IngestResult =>
+  runJob(import.meta.url, job, jobFile, malloc);
 
 async function run(job: IngestJob): Promise<IngestResult> {
   const ledger = await Ledger.open(job.dir, { secretKey: fromHex(job.logSecretKey, 32) });
@@ -79,8 +75,4 @@ async function run(job: IngestJob): Promise<IngestResult> {
   return { opened, grown, growth, timed, rssBefore, peakRss, serials, rawBytes, work: work.save() };
 }
 
-if (isMain(import.meta.url)) {
-  const jobFile = process.argv[2] as string;
-  const result = await run(JSON.parse(readFileSync(jobFile, 'utf8')) as IngestJob);
-  writeFileSync(jobFile, JSON.stringify(result));
-}
+await jobMain(import.meta.url, run);

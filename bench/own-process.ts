@@ -7,7 +7,7 @@
  * and earlier phases before its first ingest.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
@@ -57,3 +57,25 @@ export function runInOwnProcess(moduleUrl: string, args: readonly string[], mall
 
 /** Whether this module is the program a process was started with (not imported). */
 export const isMain = (moduleUrl: string) => process.argv[1] === fileURLToPath(moduleUrl);
+
+/**
+ * Runs the job program at `moduleUrl` (one that calls jobMain) on `job` in a
+ * process of its own, with `malloc`: the job goes there, and its result
+ * comes back, through `jobFile`.
+ */
+export function runJob<Job, Result>(moduleUrl: string, job: Job, jobFile: string, malloc: Malloc): Result {
+  writeFileSync(jobFile, JSON.stringify(job));
+  runInOwnProcess(moduleUrl, [jobFile], malloc);
+  return JSON.parse(readFileSync(jobFile, 'utf8')) as Result;
+}
+
+/** In a job program started by runJob: reads the job, runs it, writes the result in its place. */
+export async function jobMain<Job, Result>(
+  moduleUrl: string,
+  run: (job: Job) => Promise<Result>,
+): Promise<void> {
+  if (!isMain(moduleUrl)) return;
+  const jobFile = process.argv[2] as string;
+  const result = await run(JSON.parse(readFileSync(jobFile, 'utf8')) as Job);
+  writeFileSync(jobFile, JSON.stringify(result));
+}

@@ -7,9 +7,8 @@
  * ledger is opened there, read, and closed; the times come back through a
  * JSON file.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { Ledger } from '@custody/ledger';
-import { isMain, type Malloc, runInOwnProcess } from './own-process.js';
+import { jobMain, type Malloc, runJob } from './own-process.js';
 
 export interface ReadsJob {
   readonly dir: string;
@@ -29,11 +28,8 @@ export interface ReadsResult {
 }
 
 /** Runs `job` in a process of its own, with `malloc`; the ledger must not be open in this one. */
-export function readsInOwnProcess(job: ReadsJob, jobFile: string, malloc: Malloc): ReadsResult {
-  writeFileSync(jobFile, JSON.stringify(job));
-  runInOwnProcess(import.meta.url, [jobFile], malloc);
-  return JSON.parse(readFileSync(jobFile, 'utf8')) as ReadsResult;
-}
+export const readsInOwnProcess = (job: ReadsJob, jobFile: string, malloc: Malloc): ReadsResult =>
+  runJob(import.meta.url, job, jobFile, malloc);
 
 async function timed(
   serials: readonly string[],
@@ -60,8 +56,4 @@ async function run(job: ReadsJob): Promise<ReadsResult> {
   return { justOpened, histories, bundles };
 }
 
-if (isMain(import.meta.url)) {
-  const jobFile = process.argv[2] as string;
-  const result = await run(JSON.parse(readFileSync(jobFile, 'utf8')) as ReadsJob);
-  writeFileSync(jobFile, JSON.stringify(result));
-}
+await jobMain(import.meta.url, run);
