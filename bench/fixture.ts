@@ -9,6 +9,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex, generateKeyPair, Ledger, toHex } from '@custody/ledger';
+import { holdHeapNearLive } from '@custody/node';
 import { BENCH_DIR, isMain, mallocInUse, operatorMalloc, runInOwnProcess } from './own-process.js';
 import { benchLedger, ingestChunk, Workload, type WorkloadState } from './workload.js';
 
@@ -126,6 +127,8 @@ if (isMain(import.meta.url)) {
     // Run by `pnpm bench:fixture`, under tsx: the build itself goes to plain Node.
     buildInOwnProcess(size);
   } else {
+    // Its ingest is the benchmark's RSS row: it runs as `custody serve` runs a node.
+    holdHeapNearLive();
     console.log(`building a ${size.toLocaleString('en')}-entry fixture in ${fixtureDir(size)}…`);
     const meta = await buildFixture(size);
     console.log(

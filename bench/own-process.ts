@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { holdHeapNearLive } from '@custody/node';
 import { buildSync } from 'esbuild';
 
 export const BENCH_DIR = fileURLToPath(new URL('../.bench/', import.meta.url));
@@ -69,12 +70,17 @@ export function runJob<Job, Result>(moduleUrl: string, job: Job, jobFile: string
   return JSON.parse(readFileSync(jobFile, 'utf8')) as Result;
 }
 
-/** In a job program started by runJob: reads the job, runs it, writes the result in its place. */
+/**
+ * In a job program started by runJob: reads the job, runs it, writes the
+ * result in its place. The program stands for a node, so its heap is held
+ * as `custody serve` holds a node's (holdHeapNearLive).
+ */
 export async function jobMain<Job, Result>(
   moduleUrl: string,
   run: (job: Job) => Promise<Result>,
 ): Promise<void> {
   if (!isMain(moduleUrl)) return;
+  holdHeapNearLive();
   const jobFile = process.argv[2] as string;
   const result = await run(JSON.parse(readFileSync(jobFile, 'utf8')) as Job);
   writeFileSync(jobFile, JSON.stringify(result));

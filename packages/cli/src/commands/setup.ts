@@ -241,7 +241,7 @@ export function setupCommands(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  custody serve --data ./custody-data --port 8080\n  custody serve --data ./custody-data --witness-key w1.key --witness-log other.example/log+…\n\nStops gracefully on SIGTERM or Ctrl-C: the group in flight is written first.\n',
+      '\nExamples:\n  custody serve --data ./custody-data --port 8080\n  custody serve --data ./custody-data --witness-key w1.key --witness-log other.example/log+…\n\nStops gracefully on SIGTERM or Ctrl-C: the group in flight is written first.\nLets V8’s heap grow to at most twice what was live at its last full collection\n(node --heap-growing-percent=N custody.cjs serve … keeps another choice).\n',
     )
     .action(async (o: ServeFlags, command: Command) => {
       const { out } = contextOf(command);
@@ -258,7 +258,9 @@ export function setupCommands(program: Command): void {
       }
       const key = o.mirror === undefined ? await readKeyFile(paths.nodeKey) : undefined;
       const witness = await witnessOf(o, paths.witness);
-      const { serve, closeOnSignals } = await import('@custody/node');
+      const { serve, closeOnSignals, holdHeapNearLive } = await import('@custody/node');
+      // A node runs for months: its heap should follow what it keeps, not what it allocates.
+      holdHeapNearLive();
       const { app, url } = await serve({
         dataDir: paths.ledger,
         ...(key === undefined ? {} : { secretKey: key.secretKey }),

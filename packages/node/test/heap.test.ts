@@ -1,0 +1,55 @@
+/**
+ * holdHeapNearLive, measured in child processes: one that allocates as a
+ * node does (a small live set, a stream of objects that live long enough to
+ * be promoted) keeps a smaller heap with it, and a process started with its
+ * own --heap-growing-percent keeps that.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { expect, test } from 'vitest';
+import { holdHeapNearLive } from '../src/heap.js';
+
+const heapModule = fileURLToPath(new URL('../src/heap.ts', import.meta.url));
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** Batches of objects, each kept for three rounds: about 10 MB live, 500 MB allocated. */
+const PROGRAM = `
+import { holdHeapNearLive } from ${JSON.stringify(heapModule)};
+const held = process.env.HOLD === '1' ? holdHeapNearLive() : false;
+const live = [];
+let peak = 0;
+for (let round = 0; round < 300; round++) {
+  const batch = [];
+  for (let i = 0; i < 20000; i++) batch.push({ text: 'x'.repeat(20) + i, list: [i, i + 1, i + 2] });
+  live.push(batch);
+  if (live.length > 3) live.shift();
+  await new Promise((resolve) => setImmediate(resolve));
+  peak = Math.max(peak, process.memoryUsage().heapTotal);
+}
+console.log(JSON.stringify({ held, peakMb: peak / 2 ** 20 }));
+`;
+
+function run(hold: boolean, nodeFlags: readonly string[] = []): { held: boolean; peakMb: number } {
+  const out = execFileSync(
+    process.execPath,
+    [...nodeFlags, '--import', 'tsx', '--input-type=module', '-e', PROGRAM],
+    { cwd: root, env: { ...process.env, HOLD: hold ? '1' : '0' }, encoding: 'utf8' },
+  );
+  return JSON.parse(out.trim().split('\n').at(-1) as string) as { held: boolean; peakMb: number };
+}
+
+test('a process holding its heap near what is live peaks well below one left to V8', () => {
+  const left = run(false);
+  const held = run(true);
+  expect(held.held).toBe(true);
+  expect(held.peakMb).toBeLessThan(0.8 * left.peakMb);
+}, 60_000);
+
+test("an operator's own --heap-growing-percent is kept", () => {
+  const own = run(true, ['--heap-growing-percent=300']);
+  const held = run(true);
+  expect(own.held).toBe(false);
+  expect(held.peakMb).toBeLessThan(0.8 * own.peakMb);
+  expect(holdHeapNearLive(['--heap_growing_percent=50'])).toBe(false);
+  expect(holdHeapNearLive(['--heap-growing-percent', '50'])).toBe(false);
+}, 60_000);
