@@ -14,18 +14,30 @@ import { setFlagsFromString } from 'node:v8';
 /** V8's old generation grows to at most (1 + this / 100) times what was live at its last full collection. */
 export const HEAP_GROWING_PERCENT = 100;
 
-/** An operator's own setting on Node's command line (NODE_OPTIONS does not take this flag). */
-const OWN_SETTING = /^--heap[-_]growing[-_]percent(=|$)/;
+/** An operator's own growth, on Node's command line (NODE_OPTIONS does not take it). */
+const OWN_GROWTH = /^--heap[-_]growing[-_]percent(=|$)/;
+/**
+ * An operator's cap on the heap, on the command line or in NODE_OPTIONS.
+ * Under a cap V8 already grows the heap carefully as it nears it, more so
+ * than double: a node under 60 s of load with a 128 MB cap held 190–197 MB
+ * of RSS left so and 217–225 with the growth set (BENCHMARKS.md item 55).
+ */
+const OWN_CAP = /(^|\s)--max[-_]old[-_]space[-_]size(=|\s|$)/;
 
 /**
  * Sets this process's heap growth (HEAP_GROWING_PERCENT) unless it was
- * started with its own (`node --heap-growing-percent=N custody.cjs serve`).
- * Returns whether it set it. Process-wide and read at every full collection
- * from then on: for a program that is a node (`custody serve`), never for
- * a library.
+ * started with its own (`node --heap-growing-percent=N custody.cjs serve`)
+ * or with a cap on its heap (`--max-old-space-size`). Returns whether it set
+ * it. Process-wide and read at every full collection from then on: for a
+ * program that is a node (`custody serve`), never for a library.
  */
-export function holdHeapNearLive(execArgv: readonly string[] = process.execArgv): boolean {
-  if (execArgv.some((arg) => OWN_SETTING.test(arg))) return false;
+export function holdHeapNearLive(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions: string = process.env.NODE_OPTIONS ?? '',
+): boolean {
+  if (execArgv.some((arg) => OWN_GROWTH.test(arg) || OWN_CAP.test(arg)) || OWN_CAP.test(nodeOptions)) {
+    return false;
+  }
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   return true;
 }

@@ -1,8 +1,9 @@
 /**
  * holdHeapNearLive, measured in child processes: one that allocates as a
  * node does (a small live set, a stream of objects that live long enough to
- * be promoted) keeps a smaller heap with it, and a process started with its
- * own --heap-growing-percent keeps that.
+ * be promoted) keeps a smaller heap with it; a process started with its
+ * own --heap-growing-percent keeps that, and one with a heap cap is left to
+ * V8's own growth.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +34,7 @@ function run(hold: boolean, nodeFlags: readonly string[] = []): { held: boolean;
   const out = execFileSync(
     process.execPath,
     [...nodeFlags, '--import', 'tsx', '--input-type=module', '-e', PROGRAM],
-    { cwd: root, env: { ...process.env, HOLD: hold ? '1' : '0' }, encoding: 'utf8' },
+    { cwd: root, env: { ...process.env, NODE_OPTIONS: '', HOLD: hold ? '1' : '0' }, encoding: 'utf8' },
   );
   return JSON.parse(out.trim().split('\n').at(-1) as string) as { held: boolean; peakMb: number };
 }
@@ -50,6 +51,14 @@ test("an operator's own --heap-growing-percent is kept", () => {
   const held = run(true);
   expect(own.held).toBe(false);
   expect(held.peakMb).toBeLessThan(0.8 * own.peakMb);
-  expect(holdHeapNearLive(['--heap_growing_percent=50'])).toBe(false);
-  expect(holdHeapNearLive(['--heap-growing-percent', '50'])).toBe(false);
+  expect(holdHeapNearLive(['--heap_growing_percent=50'], '')).toBe(false);
+  expect(holdHeapNearLive(['--heap-growing-percent', '50'], '')).toBe(false);
+}, 60_000);
+
+test("an operator's cap on the heap is left to V8's own growth", () => {
+  const capped = run(true, ['--max-old-space-size=512']);
+  expect(capped.held).toBe(false);
+  expect(holdHeapNearLive([], '--max-old-space-size=128')).toBe(false);
+  expect(holdHeapNearLive([], '--trace-gc --max_old_space_size 128')).toBe(false);
+  expect(holdHeapNearLive(['--max-old-space-size', '128'], '')).toBe(false);
 }, 60_000);
