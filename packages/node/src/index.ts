@@ -2,6 +2,6 @@
 export { createNode, type NodeOptions } from './app.js';
 export { Batcher, type BatcherOptions } from './batcher.js';
 export { Cosigning, type WitnessEndpoint } from './cosigning.js';
-export { HEAP_GROWING_PERCENT, holdHeapNearLive } from './heap.js';
+export { holdHeapNearLive } from './heap.js';
 export { Follower, type MirrorAlarm, type MirrorStatus } from './mirror.js';
 export { closeOnSignals, type ServeOptions, serve } from './server.js';

@@ -13,7 +13,7 @@ import { holdHeapNearLive } from '../src/heap.js';
 const heapModule = fileURLToPath(new URL('../src/heap.ts', import.meta.url));
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
-/** Batches of objects, each kept for three rounds: about 10 MB live, 500 MB allocated. */
+/** Batches of objects, each kept for three rounds: a few MB live at a time, some 800 MB allocated in all. */
 const PROGRAM = `
 import { holdHeapNearLive } from ${JSON.stringify(heapModule)};
 const held = process.env.HOLD === '1' ? holdHeapNearLive() : false;
