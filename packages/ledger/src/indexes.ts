@@ -22,6 +22,13 @@ import type { ExtraWrite, KeySpace } from './store.js';
 const SEP = '\u0000';
 const hex16 = (n: number) => n.toString(16).padStart(16, '0');
 
+/**
+ * The key families admission mostly reads before they exist: an event's
+ * (signer, id), a new chain's head, a new licence's issuer. The ledger keeps
+ * a filter of their keys (KeySpace.filterAbsentKeys).
+ */
+export const MOSTLY_NEW: readonly string[] = [`s${SEP}`, `h${SEP}`, `l${SEP}`];
+
 export interface EventRef {
   readonly index: number;
   readonly hash: string;
@@ -60,7 +67,11 @@ export class CustodyState {
    * fetched is simply read when asked for.
    */
   async prefetch(events: readonly CustodyEvent[]): Promise<void> {
-    const wanted = [...new Set(events.flatMap(keysReadBy))].filter((k) => !this.fetched.has(k));
+    // Not the parties held in memory: a party's record lies deep in LevelDB's
+    // levels, and a read that finds it there costs a compaction (see MOSTLY_NEW).
+    const wanted = [...new Set(events.flatMap(keysReadBy))].filter(
+      (k) => !this.fetched.has(k) && !(k.startsWith(PARTY) && this.committed.has(k.slice(PARTY.length))),
+    );
     if (wanted.length === 0) return;
     const values = await this.space.getMany(wanted);
     for (const [i, key] of wanted.entries()) this.fetched.set(key, values[i]);
@@ -152,7 +163,8 @@ export class CustodyState {
   }
 }
 
-const partyKey = (id: string) => `p${SEP}${id}`;
+const PARTY = `p${SEP}`;
+const partyKey = (id: string) => `${PARTY}${id}`;
 
 /** A party's stored record, checked; undefined if none is stored. */
 function storedParty(id: string, stored: string | undefined): Party | undefined {

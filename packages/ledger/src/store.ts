@@ -11,6 +11,7 @@ import type { Level } from 'level';
 import { fromHex, toHex, utf8 } from './bytes.js';
 import { CustodyError } from './errors.js';
 import type { StoredSubtree } from './frontier.js';
+import { KeyFilter } from './key-filter.js';
 import type { Hash, Subtree } from './merkle.js';
 
 type Bytes = Uint8Array;
@@ -61,14 +62,105 @@ export interface ExtraWrite {
   readonly value: string | undefined;
 }
 
+/** The keys a key space may hold under some prefixes (see KeySpace.filterAbsentKeys). */
+interface AbsentKeys {
+  readonly prefixes: readonly string[];
+  readonly keys: KeyFilter;
+  /** Whether the scan of what was stored before has ended: until then the filter is not asked. */
+  ready: boolean;
+}
+
 /**
  * A sublevel with string keys and values, for indexes kept beside the log.
- * Reads go straight to LevelDB; writes only through an append's batch.
+ * Reads go to LevelDB, except those a filter of absent keys answers (see
+ * filterAbsentKeys); writes only through an append's batch.
  */
 export class KeySpace {
+  private filter: AbsentKeys | undefined;
+  private filling: Promise<boolean> | undefined;
+  private stopping = false;
+  private written = false;
+
   constructor(readonly sublevel: Sublevel) {}
 
+  /**
+   * Answers reads of absent keys that start with one of `prefixes` from
+   * memory, once a scan of the keys stored under them has filled a filter
+   * (key-filter.ts); until then, and if the scan fails, every read goes to
+   * LevelDB. Why: LevelDB charges a read that looks in more than one table
+   * file to the first one, and compacts a file once charged about once per
+   * 16 KB of it (a "seek compaction", meant for disks that seek). A read of a
+   * key that is nowhere looks in every level, so admission's checks that an
+   * id, a chain or a licence is new made LevelDB compact each fresh table at
+   * once: half of all it rewrote at 10^6 entries (BENCHMARKS.md, item 56).
+   * `expected`: about how many keys the prefixes hold. Resolves when the
+   * filter is in use (true) or given up (false). Called before the space
+   * takes any write, as a ledger does when it opens: a write already on its
+   * way could land after the scan's snapshot and be in neither.
+   */
+  filterAbsentKeys(prefixes: readonly string[], expected: number): Promise<boolean> {
+    if (this.filter !== undefined || this.written)
+      throw new Error('filter a key space before its first write');
+    const filter: AbsentKeys = { prefixes, keys: new KeyFilter(expected), ready: false };
+    // Keys written from here on are added by `wrote`, those stored before by the
+    // scan: its iterators read a snapshot taken after the filter was in place.
+    this.filter = filter;
+    this.filling = this.fill(filter);
+    return this.filling;
+  }
+
+  /** Ends a scan still running (see filterAbsentKeys), before the store closes. */
+  async stopFilling(): Promise<void> {
+    this.stopping = true;
+    await this.filling;
+  }
+
+  private async fill(filter: AbsentKeys): Promise<boolean> {
+    try {
+      for (const prefix of filter.prefixes) {
+        // Large reads (highWaterMarkBytes is classic-level's, 16 KB by default):
+        // each waits for the event loop, which a busy ledger keeps busy.
+        const options = { ...range(prefix), keyEncoding: 'utf8', highWaterMarkBytes: 1 << 20 } as const;
+        const keys = this.sublevel.keys<string>(options);
+        try {
+          // Stopped between reads, not by closing the store under one: a read the
+          // store closed under was seen never to settle (abstract-level 3.1).
+          for (let some = await keys.nextv(SCAN); some.length > 0; some = await keys.nextv(SCAN)) {
+            if (this.stopping) return false;
+            for (const key of some) filter.keys.add(key);
+          }
+        } finally {
+          await keys.close();
+        }
+      }
+    } catch {
+      // The store closing, or failing: reads keep going to LevelDB, as they did.
+      return false;
+    }
+    filter.ready = true;
+    return true;
+  }
+
+  /** Called by Store.commit for every key it puts into this space. */
+  wrote(key: string): void {
+    this.written = true;
+    const filter = this.filter;
+    if (filter !== undefined && filter.prefixes.some((p) => key.startsWith(p))) filter.keys.add(key);
+  }
+
+  /** Whether `key` is certainly not stored (see filterAbsentKeys). */
+  private absent(key: string): boolean {
+    const filter = this.filter;
+    return (
+      filter !== undefined &&
+      filter.ready &&
+      filter.prefixes.some((p) => key.startsWith(p)) &&
+      !filter.keys.mayHave(key)
+    );
+  }
+
   async get(key: string): Promise<string | undefined> {
+    if (this.absent(key)) return undefined;
     try {
       return (
         (await this.sublevel.get<string, string>(key, { keyEncoding: 'utf8', valueEncoding: 'utf8' })) ??
@@ -80,14 +172,22 @@ export class KeySpace {
   }
 
   async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
+    const stored = keys.filter((k) => !this.absent(k));
+    let values: (string | undefined)[];
     try {
-      return await this.sublevel.getMany<string, string>([...keys], {
-        keyEncoding: 'utf8',
-        valueEncoding: 'utf8',
-      });
+      values =
+        stored.length === 0
+          ? []
+          : await this.sublevel.getMany<string, string>(stored, {
+              keyEncoding: 'utf8',
+              valueEncoding: 'utf8',
+            });
     } catch (cause) {
       throw storageError('reading an index', cause);
     }
+    if (stored.length === keys.length) return values;
+    const read = new Map(stored.map((k, i) => [k, values[i]]));
+    return keys.map((k) => read.get(k));
   }
 
   /** Every [key, value] whose key starts with `prefix`, in key order. */
@@ -111,6 +211,9 @@ export class KeySpace {
     }
   }
 }
+
+/** Keys a filter's scan reads at a time (see filterAbsentKeys). */
+const SCAN = 20_000;
 
 /** The keys of a key space that start with `prefix`, as text. */
 const range = (prefix: string) =>
@@ -193,6 +296,8 @@ const writeError = (cause: unknown) =>
   );
 
 export class Store {
+  private readonly spaces = new Map<string, KeySpace>();
+
   private constructor(
     private readonly db: Level<Bytes, Bytes>,
     private readonly leaves: Sublevel,
@@ -261,7 +366,13 @@ export class Store {
   /** A string key space beside the log (see KeySpace). */
   space(name: string): KeySpace {
     if (['leaves', 'tree', 'meta'].includes(name)) throw new Error(`key space "${name}" is the log's own`);
-    return new KeySpace(openSublevel(this.db, name));
+    // One object per name: a filter of absent keys must see every write to its space.
+    let space = this.spaces.get(name);
+    if (space === undefined) {
+      space = new KeySpace(openSublevel(this.db, name));
+      this.spaces.set(name, space);
+    }
+    return space;
   }
 
   /** Writes one append group, and what the layers above add to it, atomically and durably. */
@@ -278,7 +389,11 @@ export class Store {
       for (const w of extra) {
         const key = Buffer.from(w.space.sublevel.prefixKey(w.key, 'utf8'), 'utf8');
         if (w.value === undefined) ops.del(key);
-        else ops.put(key, w.value === '' ? EMPTY : Buffer.from(w.value, 'utf8'));
+        else {
+          // Before the write: a key the write then fails to store is only a false positive.
+          w.space.wrote(w.key);
+          ops.put(key, w.value === '' ? EMPTY : Buffer.from(w.value, 'utf8'));
+        }
       }
       const leafKey = (i: number) => this.leaves.prefixKey(indexKey(batch.firstIndex + i), 'view');
       for (const [i, leaf] of batch.leaves.entries()) ops.put(leafKey(i), leaf);
@@ -365,6 +480,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await Promise.all([...this.spaces.values()].map((space) => space.stopFilling()));
     await this.db.close();
   }
 }
