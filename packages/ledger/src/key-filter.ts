@@ -3,11 +3,13 @@
  * that grows by adding segments, each twice the capacity of the one before,
  * so it never needs the keys again to grow. Ten bits a key and seven
  * probes give the first segment, full, under 1 % false positives, and each
- * later one has two bits a key more; a key added is never reported absent.
+ * later one has a bit a key more; a key added is never reported absent.
  */
 
 const PROBES = 7;
 const BITS_PER_KEY = 10;
+/** 128 KB: a new ledger's filter starts here, so that it reaches 10^6 keys in five segments, not ten. */
+const MIN_CAPACITY = 65_536;
 
 class Segment {
   private readonly bits: Uint32Array;
@@ -75,14 +77,14 @@ export class KeyFilter {
 
   /** `expected`: about how many keys it will hold; it grows past that as needed. */
   constructor(expected: number) {
-    this.segments = [new Segment(Math.max(1024, Math.ceil(expected)), BITS_PER_KEY)];
+    this.segments = [new Segment(Math.max(MIN_CAPACITY, Math.ceil(expected)), BITS_PER_KEY)];
   }
 
   add(key: string): void {
     let last = this.segments[this.segments.length - 1] as Segment;
     if (last.count >= last.capacity) {
-      // Two bits a key more each time, so the segments' false positives add up to a bounded sum.
-      last = new Segment(last.capacity * 2, BITS_PER_KEY + 2 * this.segments.length);
+      // A bit a key more each time, so the segments' false positives add up to a bounded sum.
+      last = new Segment(last.capacity * 2, BITS_PER_KEY + this.segments.length);
       this.segments.push(last);
     }
     const [h1, h2] = hashes(key);

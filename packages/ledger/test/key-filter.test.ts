@@ -16,7 +16,7 @@ describe('KeyFilter', () => {
     for (const key of keys) expect(filter.mayHave(key)).toBe(true);
   });
 
-  test('calls few keys it does not hold present: at its size, and grown to 64 times it', () => {
+  test('calls few keys it does not hold present: at its size, and grown to 16 times it', () => {
     const falsePositives = (held: number, expected: number) => {
       const filter = new KeyFilter(expected);
       for (let i = 0; i < held; i++) filter.add(`s\u0000EXPORTCO\u0000ship-${i}`);
@@ -24,9 +24,9 @@ describe('KeyFilter', () => {
       for (let i = 0; i < 100_000; i++) if (filter.mayHave(`s\u0000EXPORTCO\u0000other-${i}`)) hits++;
       return hits / 100_000;
     };
-    expect(falsePositives(20_000, 20_000)).toBeLessThan(0.01);
-    // Seven segments, each with two bits a key more than the one before.
-    expect(falsePositives(64 * 2_000, 2_000)).toBeLessThan(0.03);
+    expect(falsePositives(100_000, 100_000)).toBeLessThan(0.01);
+    // Five segments, each with a bit a key more than the one before.
+    expect(falsePositives(16 * 65_536, 65_536)).toBeLessThan(0.03);
   });
 
   test('holds a little over ten bits a key at its expected size', () => {
