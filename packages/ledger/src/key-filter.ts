@@ -12,19 +12,22 @@ const BITS_PER_KEY = 10;
 const MIN_CAPACITY = 65_536;
 
 class Segment {
-  private readonly bits: Uint32Array;
   private readonly mask: number;
-  count = 0;
 
   constructor(
     readonly capacity: number,
-    bitsPerKey: number,
+    /** A power of two of words, so that a probe is a mask, not a division. */
+    readonly bits: Uint32Array,
+    public count = 0,
   ) {
-    // A power of two of at least that many bits a key, so a probe is a mask, not a division.
+    this.mask = bits.length * 32 - 1;
+  }
+
+  /** An empty segment of at least `bitsPerKey` bits for each of `capacity` keys. */
+  static sized(capacity: number, bitsPerKey: number): Segment {
     let size = 32;
     while (size < capacity * bitsPerKey) size *= 2;
-    this.bits = new Uint32Array(size / 32);
-    this.mask = size - 1;
+    return new Segment(capacity, new Uint32Array(size / 32));
   }
 
   get bytes(): number {
@@ -75,16 +78,66 @@ function hashes(key: string): [number, number] {
 export class KeyFilter {
   private readonly segments: Segment[];
 
-  /** `expected`: about how many keys it will hold; it grows past that as needed. */
-  constructor(expected: number) {
-    this.segments = [new Segment(Math.max(MIN_CAPACITY, Math.ceil(expected)), BITS_PER_KEY)];
+  /**
+   * `expected`: about how many keys it will hold; it grows past that as
+   * needed. `segments` only from `fromBytes`.
+   */
+  constructor(expected: number, segments?: Segment[]) {
+    this.segments = segments ?? [Segment.sized(Math.max(MIN_CAPACITY, Math.ceil(expected)), BITS_PER_KEY)];
+  }
+
+  /**
+   * The filter as bytes, to be read back by `fromBytes`: the segment count,
+   * then each segment's capacity, count and length in words (u32 each,
+   * little-endian), then its words.
+   */
+  toBytes(): Uint8Array {
+    const bytes = new Uint8Array(4 + this.segments.reduce((n, s) => n + 12 + s.bits.byteLength, 0));
+    const view = new DataView(bytes.buffer);
+    let at = 0;
+    const u32 = (n: number) => {
+      view.setUint32(at, n, true);
+      at += 4;
+    };
+    u32(this.segments.length);
+    for (const segment of this.segments) {
+      u32(segment.capacity);
+      u32(segment.count);
+      u32(segment.bits.length);
+      for (const word of segment.bits) u32(word);
+    }
+    return bytes;
+  }
+
+  /** A filter written by `toBytes`, or undefined if `bytes` are not one. */
+  static fromBytes(bytes: Uint8Array): KeyFilter | undefined {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let at = 0;
+    const u32 = () => {
+      const n = at + 4 <= bytes.byteLength ? view.getUint32(at, true) : undefined;
+      at += 4;
+      return n;
+    };
+    const count = u32();
+    if (count === undefined || count === 0 || count > 32) return undefined;
+    const segments: Segment[] = [];
+    for (let i = 0; i < count; i++) {
+      const [capacity, held, words] = [u32(), u32(), u32()];
+      if (capacity === undefined || held === undefined || words === undefined) return undefined;
+      // A power of two of words, all of them there.
+      if (words === 0 || (words & (words - 1)) !== 0 || at + words * 4 > bytes.byteLength) return undefined;
+      const bits = new Uint32Array(words);
+      for (let w = 0; w < words; w++) bits[w] = u32() as number;
+      segments.push(new Segment(capacity, bits, held));
+    }
+    return at === bytes.byteLength ? new KeyFilter(0, segments) : undefined;
   }
 
   add(key: string): void {
     let last = this.segments[this.segments.length - 1] as Segment;
     if (last.count >= last.capacity) {
       // A bit a key more each time, so the segments' false positives add up to a bounded sum.
-      last = new Segment(last.capacity * 2, BITS_PER_KEY + this.segments.length);
+      last = Segment.sized(last.capacity * 2, BITS_PER_KEY + this.segments.length);
       this.segments.push(last);
     }
     const [h1, h2] = hashes(key);

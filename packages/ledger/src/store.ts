@@ -62,6 +62,12 @@ export interface ExtraWrite {
   readonly value: string | undefined;
 }
 
+/** A complete filter of a key space, as a store saves it when it closes. */
+interface SavedFilter {
+  readonly prefixes: readonly string[];
+  readonly keys: KeyFilter;
+}
+
 /** The keys a key space may hold under some prefixes (see KeySpace.filterAbsentKeys). */
 interface AbsentKeys {
   readonly prefixes: readonly string[];
@@ -81,7 +87,11 @@ export class KeySpace {
   private stopping = false;
   private written = false;
 
-  constructor(readonly sublevel: Sublevel) {}
+  constructor(
+    readonly sublevel: Sublevel,
+    /** The filter this space's store saved when it last closed, if any (see Store.close). */
+    private readonly saved?: SavedFilter,
+  ) {}
 
   /**
    * Answers reads of absent keys that start with one of `prefixes` from
@@ -101,6 +111,10 @@ export class KeySpace {
   filterAbsentKeys(prefixes: readonly string[], expected: number): Promise<boolean> {
     if (this.filter !== undefined || this.written)
       throw new Error('filter a key space before its first write');
+    if (this.saved !== undefined && this.saved.prefixes.join('\u0000') === prefixes.join('\u0000')) {
+      this.filter = { prefixes, keys: this.saved.keys, ready: true };
+      return Promise.resolve(true);
+    }
     const filter: AbsentKeys = { prefixes, keys: new KeyFilter(expected), ready: false };
     // Keys written from here on are added by `wrote`, those stored before by the
     // scan: its iterators read a snapshot taken after the filter was in place.
@@ -109,10 +123,15 @@ export class KeySpace {
     return this.filling;
   }
 
-  /** Ends a scan still running (see filterAbsentKeys), before the store closes. */
-  async stopFilling(): Promise<void> {
+  /**
+   * Ends a scan still running (see filterAbsentKeys), before the store
+   * closes; returns the filter if it is complete, to be saved.
+   */
+  async stopFilling(): Promise<SavedFilter | undefined> {
     this.stopping = true;
     await this.filling;
+    const filter = this.filter;
+    return filter?.ready === true ? { prefixes: filter.prefixes, keys: filter.keys } : undefined;
   }
 
   private async fill(filter: AbsentKeys): Promise<boolean> {
@@ -303,6 +322,8 @@ export class Store {
     private readonly leaves: Sublevel,
     private readonly tree: Sublevel,
     private readonly meta: Sublevel,
+    /** Key spaces' filters saved at the last close, by space name (see close). */
+    private readonly saved: ReadonlyMap<string, SavedFilter>,
   ) {}
 
   /** Opens the database; `create` makes a new one and refuses an existing one. */
@@ -350,7 +371,9 @@ export class Store {
         cause,
       });
     }
-    return new Store(db, openSublevel(db, 'leaves'), openSublevel(db, 'tree'), openSublevel(db, 'meta'));
+    const meta = openSublevel(db, 'meta');
+    const saved = create ? new Map<string, SavedFilter>() : await takeSavedFilters(db, meta);
+    return new Store(db, openSublevel(db, 'leaves'), openSublevel(db, 'tree'), meta, saved);
   }
 
   async readState(): Promise<LedgerState | undefined> {
@@ -369,7 +392,7 @@ export class Store {
     // One object per name: a filter of absent keys must see every write to its space.
     let space = this.spaces.get(name);
     if (space === undefined) {
-      space = new KeySpace(openSublevel(this.db, name));
+      space = new KeySpace(openSublevel(this.db, name), this.saved.get(name));
       this.spaces.set(name, space);
     }
     return space;
@@ -479,8 +502,83 @@ export class Store {
     for await (const [key, value] of this.leaves.iterator()) yield [keyIndex(key), value];
   }
 
+  /**
+   * Closes the database, saving each key space's complete filter of absent
+   * keys first, so that the next open need not scan for it (see
+   * takeSavedFilters). A filter that cannot be saved is simply scanned for
+   * again.
+   */
   async close(): Promise<void> {
-    await Promise.all([...this.spaces.values()].map((space) => space.stopFilling()));
+    const spaces = [...this.spaces.entries()];
+    const filters = await Promise.all(spaces.map(([, space]) => space.stopFilling()));
+    try {
+      const ops = this.db.batch();
+      for (const [i, [name]] of spaces.entries()) {
+        const filter = filters[i];
+        if (filter !== undefined)
+          ops.put(this.meta.prefixKey(savedFilterKey(name), 'view'), encodeSaved(filter));
+      }
+      await (ops.length > 0 ? ops.write({ sync: true }) : ops.close());
+    } catch {
+      // The next open scans.
+    }
     await this.db.close();
   }
+}
+
+/** Where a key space's filter is saved in `meta`: "filter", 0, its name. */
+const savedFilterKey = (name: string) => utf8(`filter\u0000${name}`);
+
+/** A saved filter as bytes: the length of its prefixes' JSON (u32, little-endian), that JSON, the filter (KeyFilter.toBytes). */
+function encodeSaved(saved: SavedFilter): Bytes {
+  const head = utf8(JSON.stringify(saved.prefixes));
+  const keys = saved.keys.toBytes();
+  const bytes = new Uint8Array(4 + head.length + keys.length);
+  new DataView(bytes.buffer).setUint32(0, head.length, true);
+  bytes.set(head, 4);
+  bytes.set(keys, 4 + head.length);
+  return bytes;
+}
+
+function decodeSaved(bytes: Bytes): SavedFilter | undefined {
+  if (bytes.byteLength < 4) return undefined;
+  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
+  if (4 + length > bytes.byteLength) return undefined;
+  let prefixes: unknown;
+  try {
+    prefixes = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + length)));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(prefixes) || !prefixes.every((p) => typeof p === 'string')) return undefined;
+  const keys = KeyFilter.fromBytes(bytes.subarray(4 + length));
+  return keys === undefined ? undefined : { prefixes, keys };
+}
+
+/**
+ * Reads the filters saved at the last close, and deletes them, durably,
+ * before the store takes any write. So a saved filter is only ever used by
+ * the open right after the close that saved it: if the process stops
+ * without closing, the next open finds none and scans, since writes after
+ * this open are in no saved filter. One that does not decode is dropped.
+ */
+async function takeSavedFilters(db: Level<Bytes, Bytes>, meta: Sublevel): Promise<Map<string, SavedFilter>> {
+  const saved = new Map<string, SavedFilter>();
+  const prefix = savedFilterKey('');
+  try {
+    const rows = await meta.iterator({ gte: prefix, lt: utf8(`filter\u0001`) }).all();
+    if (rows.length === 0) return saved;
+    for (const [key, value] of rows) {
+      const filter = decodeSaved(value);
+      if (filter !== undefined) saved.set(new TextDecoder().decode(key).slice(prefix.length), filter);
+    }
+    await db.batch(
+      rows.map(([key]) => ({ type: 'del' as const, key: meta.prefixKey(key, 'view') })),
+      { sync: true },
+    );
+  } catch (cause) {
+    await db.close();
+    throw storageError('reading the saved key filters', cause);
+  }
+  return saved;
 }

@@ -29,6 +29,34 @@ describe('KeyFilter', () => {
     expect(falsePositives(16 * 65_536, 65_536)).toBeLessThan(0.03);
   });
 
+  prop.prop([
+    fc.uniqueArray(fc.string({ maxLength: 30 }), { minLength: 1, maxLength: 2000 }),
+    fc.nat(70_000),
+  ])('read back from its bytes, answers as it did', (keys, expected) => {
+    const filter = new KeyFilter(expected);
+    const [held, others] = [keys.slice(0, keys.length >> 1), keys.slice(keys.length >> 1)];
+    for (const key of held) filter.add(key);
+    const back = KeyFilter.fromBytes(filter.toBytes());
+    expect(back).toBeDefined();
+    for (const key of keys) expect(back?.mayHave(key)).toBe(filter.mayHave(key));
+    expect(back?.bytes).toBe(filter.bytes);
+    // And it goes on growing as the original would.
+    for (const key of others) back?.add(key);
+    for (const key of keys) expect(back?.mayHave(key)).toBe(true);
+  });
+
+  test('bytes that are not a filter read back as none', () => {
+    const bytes = new KeyFilter(10).toBytes();
+    expect(KeyFilter.fromBytes(bytes)).toBeDefined();
+    expect(KeyFilter.fromBytes(bytes.subarray(0, bytes.length - 1))).toBeUndefined();
+    expect(KeyFilter.fromBytes(new Uint8Array([...bytes, 0]))).toBeUndefined();
+    expect(KeyFilter.fromBytes(new Uint8Array(0))).toBeUndefined();
+    expect(KeyFilter.fromBytes(new Uint8Array(4))).toBeUndefined();
+    const words = new Uint8Array(bytes);
+    new DataView(words.buffer).setUint32(12, 3, true); // three words: not a power of two
+    expect(KeyFilter.fromBytes(words)).toBeUndefined();
+  });
+
   test('holds a little over ten bits a key at its expected size', () => {
     const filter = new KeyFilter(1_000_000);
     expect(filter.bytes).toBeGreaterThanOrEqual((1_000_000 * 10) / 8);
@@ -118,6 +146,64 @@ describe('a key space filtered for absent keys', () => {
       'value of s\u0000P\u0000k-29999',
     ]);
     await reopened.close();
+  });
+
+  test('saved when the store closes, used by the next open without a scan, and only by that one', async () => {
+    const { dir, store, ready, write } = await filteredSpace(['s\u0000P\u0000one']);
+    expect(await ready).toBe(true);
+    await write(['s\u0000P\u0000two']);
+    await store.close();
+
+    const again = await Store.open(dir, false);
+    let space = again.space('custody');
+    const scans = vi.spyOn(space.sublevel, 'keys');
+    expect(await space.filterAbsentKeys(['s\u0000'], 1)).toBe(true);
+    expect(scans).not.toHaveBeenCalled();
+    const getMany = vi.spyOn(space.sublevel, 'getMany');
+    expect(await space.getMany(['s\u0000P\u0000one', 's\u0000P\u0000two', 's\u0000P\u0000none'])).toEqual([
+      'value of s\u0000P\u0000one',
+      'value of s\u0000P\u0000two',
+      undefined,
+    ]);
+    expect(getMany.mock.calls.flat(2)).not.toContain('s\u0000P\u0000none');
+    const state = await again.readState();
+    await again.commit({ firstIndex: 0, leaves: [], subtrees: [], state: state ?? STATE }, [
+      { space, key: 's\u0000P\u0000three', value: 'value of s\u0000P\u0000three' },
+    ]);
+    // The process stops without closing the store: what it wrote after the
+    // filter was saved must not be missed by the next open's.
+    await (again as unknown as { db: { close(): Promise<void> } }).db.close();
+
+    const third = await Store.open(dir, false);
+    space = third.space('custody');
+    const rescans = vi.spyOn(space.sublevel, 'keys');
+    expect(await space.filterAbsentKeys(['s\u0000'], 1)).toBe(true);
+    expect(rescans).toHaveBeenCalled();
+    expect(await space.get('s\u0000P\u0000three')).toBe('value of s\u0000P\u0000three');
+    await third.close();
+  });
+
+  test('a saved filter for other prefixes, or damaged, is not used', async () => {
+    const { dir, store, ready } = await filteredSpace(['s\u0000P\u0000one']);
+    expect(await ready).toBe(true);
+    await store.close();
+    let again = await Store.open(dir, false);
+    let scans = vi.spyOn(again.space('custody').sublevel, 'keys');
+    expect(await again.space('custody').filterAbsentKeys(['s\u0000', 'h\u0000'], 1)).toBe(true);
+    expect(scans).toHaveBeenCalled();
+    expect(await again.space('custody').get('s\u0000P\u0000one')).toBe('value of s\u0000P\u0000one');
+    await again.close();
+
+    const raw = await rawDb(dir);
+    const key = new TextEncoder().encode('filter\u0000custody');
+    const saved = (await raw.meta.get(key)) as Uint8Array;
+    await raw.meta.put(key, saved.subarray(0, saved.length - 3));
+    await raw.db.close();
+    again = await Store.open(dir, false);
+    scans = vi.spyOn(again.space('custody').sublevel, 'keys');
+    expect(await again.space('custody').filterAbsentKeys(['s\u0000', 'h\u0000'], 1)).toBe(true);
+    expect(scans).toHaveBeenCalled();
+    await again.close();
   });
 
   test('is set before the space takes a write, and once', async () => {
