@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpClient } from './http-client.js';
-import { serveBench } from './serve.js';
+import { serveBench, stopped } from './serve.js';
 
 /** VmRSS of a process, in bytes (Linux). */
 const rssOf = (pid: number) =>
@@ -39,10 +39,11 @@ export async function mirrorCatchUp(
       return { rate: size / ((performance.now() - started) / 1000), peakRss };
     } finally {
       http.close();
-      mirror.child.kill('SIGTERM');
+      await stopped(mirror.child);
     }
   } finally {
-    source.child.kill('SIGTERM');
+    // Waited for: the bench opens the source's ledger next, and a closing node still holds it.
+    await stopped(source.child);
     rmSync(mirrorData, { recursive: true, force: true });
   }
 }

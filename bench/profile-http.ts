@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, type SignedEvent, writeKeyFile } from '@custody/ledger';
 import { HttpClient, postTransfers } from './http-client.js';
-import { serveBench } from './serve.js';
+import { serveBench, stopped } from './serve.js';
 import { benchLedger, groupOf } from './workload.js';
 
 const root = mkdtempSync(join(tmpdir(), 'custody-http-'));
@@ -62,6 +62,5 @@ console.log(
   `${accepted} events, ${rate.toFixed(0)} events/s; CPU per event: node ${perEvent(cpuSeconds(`/proc/${pid}/stat`) - nodeCpu)} (main thread ${perEvent(cpuSeconds(main) - mainCpu)}), clients ${perEvent((client.user + client.system) / 1e6)}${profiles === undefined ? '' : `; profile in ${profiles}`}`,
 );
 http.close();
-child.kill('SIGTERM');
-await new Promise((resolve) => child.on('exit', resolve));
+await stopped(child);
 rmSync(root, { recursive: true, force: true });

@@ -5,7 +5,7 @@
  * Sizes: BENCH_SIZES (default 10000,100000,1000000; sizes above 10^5 are
  * copies of a fixture built once, fixture.ts).
  */
-import { type ChildProcess, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +40,7 @@ import { mirrorCatchUp } from './mirror.js';
 import { type Malloc, operatorMalloc } from './own-process.js';
 import { hypercorePeer } from './peer.js';
 import { readsInOwnProcess } from './reads.js';
-import { BIN, serveBench } from './serve.js';
+import { BIN, serveBench, stopped } from './serve.js';
 import { benchLedger, chunkOf, FastSigner, groupOf, ingestGroups, Workload } from './workload.js';
 
 interface Row {
@@ -472,10 +472,6 @@ async function httpIngest(url: string, feed = work, warm = WARM): Promise<HttpRu
   client.close();
   return { ...timed, startRate: first?.rate ?? Number.NaN };
 }
-const stopped = (node: ChildProcess) => {
-  node.kill('SIGTERM');
-  return new Promise((resolve) => node.once('exit', resolve));
-};
 // A run of 20,000 events takes a few seconds, and the machine's moment moves
 // one by a quarter: three runs for each malloc, interleaved, and the median.
 const HTTP_RUNS = 3;

@@ -49,3 +49,14 @@ export function serveBench(
     child.once('exit', early);
   });
 }
+
+/**
+ * Stops a node started by serveBench (SIGTERM: it closes its ledger) and
+ * resolves once it has exited, so that its ledger can be opened again.
+ */
+export function stopped(node: ChildProcess): Promise<void> {
+  if (node.exitCode !== null || node.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => node.once('exit', () => resolve()));
+  node.kill('SIGTERM');
+  return exited;
+}
