@@ -51,6 +51,9 @@ class Segment {
   }
 }
 
+/** Whether this machine's words are little-endian, as the bytes are: then words copy as they are. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** murmur3's finalizer: spreads every input bit over the whole word. */
 function mix(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
@@ -104,7 +107,10 @@ export class KeyFilter {
       u32(segment.capacity);
       u32(segment.count);
       u32(segment.bits.length);
-      for (const word of segment.bits) u32(word);
+      if (LITTLE_ENDIAN) {
+        bytes.set(new Uint8Array(segment.bits.buffer, segment.bits.byteOffset, segment.bits.byteLength), at);
+        at += segment.bits.byteLength;
+      } else for (const word of segment.bits) u32(word);
     }
     return bytes;
   }
@@ -127,7 +133,10 @@ export class KeyFilter {
       // A power of two of words, all of them there.
       if (words === 0 || (words & (words - 1)) !== 0 || at + words * 4 > bytes.byteLength) return undefined;
       const bits = new Uint32Array(words);
-      for (let w = 0; w < words; w++) bits[w] = u32() as number;
+      if (LITTLE_ENDIAN) {
+        new Uint8Array(bits.buffer).set(bytes.subarray(at, at + words * 4));
+        at += words * 4;
+      } else for (let w = 0; w < words; w++) bits[w] = u32() as number;
       segments.push(new Segment(capacity, bits, held));
     }
     return at === bytes.byteLength ? new KeyFilter(0, segments) : undefined;

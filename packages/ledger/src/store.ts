@@ -13,6 +13,7 @@ import { CustodyError } from './errors.js';
 import type { StoredSubtree } from './frontier.js';
 import { KeyFilter } from './key-filter.js';
 import type { Hash, Subtree } from './merkle.js';
+import { type SavedFilter, saveFilters, takeSavedFilters } from './saved-filters.js';
 
 type Bytes = Uint8Array;
 type Sublevel = AbstractSublevel<Level<Bytes, Bytes>, string | Buffer | Uint8Array, Bytes, Bytes>;
@@ -60,12 +61,6 @@ export interface ExtraWrite {
   readonly space: KeySpace;
   readonly key: string;
   readonly value: string | undefined;
-}
-
-/** A complete filter of a key space, as a store saves it when it closes. */
-interface SavedFilter {
-  readonly prefixes: readonly string[];
-  readonly keys: KeyFilter;
 }
 
 /** The keys a key space may hold under some prefixes (see KeySpace.filterAbsentKeys). */
@@ -319,6 +314,7 @@ export class Store {
 
   private constructor(
     private readonly db: Level<Bytes, Bytes>,
+    private readonly dir: string,
     private readonly leaves: Sublevel,
     private readonly tree: Sublevel,
     private readonly meta: Sublevel,
@@ -371,9 +367,15 @@ export class Store {
         cause,
       });
     }
-    const meta = openSublevel(db, 'meta');
-    const saved = create ? new Map<string, SavedFilter>() : await takeSavedFilters(db, meta);
-    return new Store(db, openSublevel(db, 'leaves'), openSublevel(db, 'tree'), meta, saved);
+    const saved = create ? new Map<string, SavedFilter>() : await takeSavedFilters(dir);
+    return new Store(
+      db,
+      dir,
+      openSublevel(db, 'leaves'),
+      openSublevel(db, 'tree'),
+      openSublevel(db, 'meta'),
+      saved,
+    );
   }
 
   async readState(): Promise<LedgerState | undefined> {
@@ -503,82 +505,26 @@ export class Store {
   }
 
   /**
-   * Closes the database, saving each key space's complete filter of absent
-   * keys first, so that the next open need not scan for it (see
-   * takeSavedFilters). A filter that cannot be saved is simply scanned for
-   * again.
+   * Saves each key space's complete filter of absent keys, so that the next
+   * open need not scan for it (see saved-filters.ts), then closes the
+   * database. Saved while LevelDB's lock is still held, so that no other
+   * process opens the ledger before the file is there; no write lands after
+   * it, since the log takes none once it closes (Log.close). A filter that
+   * cannot be saved is simply scanned for again.
    */
   async close(): Promise<void> {
-    const spaces = [...this.spaces.entries()];
-    const filters = await Promise.all(spaces.map(([, space]) => space.stopFilling()));
-    try {
-      const ops = this.db.batch();
-      for (const [i, [name]] of spaces.entries()) {
-        const filter = filters[i];
-        if (filter !== undefined)
-          ops.put(this.meta.prefixKey(savedFilterKey(name), 'view'), encodeSaved(filter));
+    const filters = new Map<string, SavedFilter>();
+    for (const [name, space] of this.spaces) {
+      const filter = await space.stopFilling();
+      if (filter !== undefined) filters.set(name, filter);
+    }
+    if (filters.size > 0) {
+      try {
+        await saveFilters(this.dir, filters);
+      } catch {
+        // The next open scans.
       }
-      await (ops.length > 0 ? ops.write({ sync: true }) : ops.close());
-    } catch {
-      // The next open scans.
     }
     await this.db.close();
   }
-}
-
-/** Where a key space's filter is saved in `meta`: "filter", 0, its name. */
-const savedFilterKey = (name: string) => utf8(`filter\u0000${name}`);
-
-/** A saved filter as bytes: the length of its prefixes' JSON (u32, little-endian), that JSON, the filter (KeyFilter.toBytes). */
-function encodeSaved(saved: SavedFilter): Bytes {
-  const head = utf8(JSON.stringify(saved.prefixes));
-  const keys = saved.keys.toBytes();
-  const bytes = new Uint8Array(4 + head.length + keys.length);
-  new DataView(bytes.buffer).setUint32(0, head.length, true);
-  bytes.set(head, 4);
-  bytes.set(keys, 4 + head.length);
-  return bytes;
-}
-
-function decodeSaved(bytes: Bytes): SavedFilter | undefined {
-  if (bytes.byteLength < 4) return undefined;
-  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
-  if (4 + length > bytes.byteLength) return undefined;
-  let prefixes: unknown;
-  try {
-    prefixes = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + length)));
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(prefixes) || !prefixes.every((p) => typeof p === 'string')) return undefined;
-  const keys = KeyFilter.fromBytes(bytes.subarray(4 + length));
-  return keys === undefined ? undefined : { prefixes, keys };
-}
-
-/**
- * Reads the filters saved at the last close, and deletes them, durably,
- * before the store takes any write. So a saved filter is only ever used by
- * the open right after the close that saved it: if the process stops
- * without closing, the next open finds none and scans, since writes after
- * this open are in no saved filter. One that does not decode is dropped.
- */
-async function takeSavedFilters(db: Level<Bytes, Bytes>, meta: Sublevel): Promise<Map<string, SavedFilter>> {
-  const saved = new Map<string, SavedFilter>();
-  const prefix = savedFilterKey('');
-  try {
-    const rows = await meta.iterator({ gte: prefix, lt: utf8(`filter\u0001`) }).all();
-    if (rows.length === 0) return saved;
-    for (const [key, value] of rows) {
-      const filter = decodeSaved(value);
-      if (filter !== undefined) saved.set(new TextDecoder().decode(key).slice(prefix.length), filter);
-    }
-    await db.batch(
-      rows.map(([key]) => ({ type: 'del' as const, key: meta.prefixKey(key, 'view') })),
-      { sync: true },
-    );
-  } catch (cause) {
-    await db.close();
-    throw storageError('reading the saved key filters', cause);
-  }
-  return saved;
 }
