@@ -3,7 +3,8 @@
  * submissions, killed with SIGKILL at random moments and restarted, round
  * after round on the same data folder. After every restart, and at the end:
  *   - every event that got a receipt is in the log, exactly once, at its
- *     receipt's index, and the receipt still proves it;
+ *     receipt's index, and the receipt still proves it; sent again, it is
+ *     answered as a duplicate with that index;
  *   - every checkpoint handed out before the crash (with a receipt, or from
  *     GET /v1/checkpoint) is consistent with the new one;
  *   - the audit (`custody audit`, every signature, the chain, every root) is clean.
@@ -19,6 +20,7 @@ import {
   Ledger,
   openCheckpoint,
   type Receipt,
+  type SignedEvent,
   toHex,
   verifyConsistency,
   verifyReceipt,
@@ -44,6 +46,8 @@ function random(seed: number): () => number {
 interface Acknowledged {
   readonly receipt: Receipt;
   readonly round: number;
+  /** What was sent, to send it again after the crash. */
+  readonly event: SignedEvent;
 }
 
 test(`SIGKILL at random moments, ${ROUNDS} rounds: nothing acknowledged lost or doubled, every checkpoint consistent, audit clean`, async () => {
@@ -56,6 +60,7 @@ test(`SIGKILL at random moments, ${ROUNDS} rounds: nothing acknowledged lost or 
   let handedOut = new Map<bigint, Checkpoint>();
   let node: Served = first;
   const kills: number[] = [];
+  let resent = 0;
 
   const keep = (note: string) => {
     const { checkpoint } = openCheckpoint(note, log);
@@ -68,14 +73,15 @@ test(`SIGKILL at random moments, ${ROUNDS} rounds: nothing acknowledged lost or 
     const writers = Array.from({ length: WRITERS }, async () => {
       while (running) {
         let r: Awaited<ReturnType<typeof post>>;
+        const event = report(acme);
         try {
-          r = await post(url, report(acme));
+          r = await post(url, event);
         } catch {
           return; // the node is gone: this submission may or may not be stored, and nobody was told it was
         }
         if (r.status !== 201) throw new Error(`round ${round}: HTTP ${r.status} ${JSON.stringify(r.json)}`);
         const receipt = r.json as unknown as Receipt;
-        acknowledged.push({ receipt, round });
+        acknowledged.push({ receipt, round, event });
         keep(receipt.checkpoint);
       }
     });
@@ -123,6 +129,17 @@ test(`SIGKILL at random moments, ${ROUNDS} rounds: nothing acknowledged lost or 
     }
     // Consistency is transitive: the next round only needs to reach back to this checkpoint.
     handedOut = new Map([[latest.size, latest]]);
+    // The round's last acknowledged events, sent again to the restarted node
+    // (whose filter of taken ids was scanned for, no file being left by a
+    // kill): each is answered as a duplicate with its receipt's index.
+    for (const { receipt, event } of acknowledged.filter((a) => a.round === round).slice(-3)) {
+      const again = await post(node.url, event);
+      expect(
+        [again.status, again.json.index],
+        `round ${round} (seed ${seed}): receipt ${receipt.index} sent again`,
+      ).toEqual([200, receipt.index]);
+      resent++;
+    }
     for (const { receipt } of acknowledged.filter((a) => a.round === round)) {
       const entry = (await (
         await fetch(`${node.url}/v1/entries?start=${receipt.index}&end=${receipt.index + 1}`)
@@ -157,6 +174,6 @@ test(`SIGKILL at random moments, ${ROUNDS} rounds: nothing acknowledged lost or 
   expect(new Set(acknowledged.map((a) => a.round)).size).toBeGreaterThanOrEqual(ROUNDS / 2);
   console.log(
     `crash rounds: ${ROUNDS} survived (seed ${seed}); ${acknowledged.length} events acknowledged, 0 lost, 0 doubled; ` +
-      `${size} entries; kills at ${kills.join(', ')} ms`,
+      `${size} entries; ${resent} sent again after a restart, each a duplicate; kills at ${kills.join(', ')} ms`,
   );
 }, 300_000);
