@@ -2,6 +2,7 @@
  * A real node on 127.0.0.1 under concurrent writers, and stopped in the
  * middle of a stream: nothing acknowledged is lost, nothing refused is kept.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ed25519Verifier,
@@ -10,6 +11,7 @@ import {
   Ledger,
   openCheckpoint,
   type Receipt,
+  type SignedEvent,
   verifyConsistency,
   verifyReceipt,
 } from '@custody/ledger';
@@ -87,7 +89,7 @@ describe('a real node under 50 concurrent clients', () => {
 
   test('SIGTERM during a stream: every acknowledged event is in the ledger after restart, none that got an error is', async () => {
     const { dir, node, acme } = await setup();
-    const acknowledged: { index: number; hash: string }[] = [];
+    const acknowledged: { index: number; hash: string; signed: SignedEvent }[] = [];
     const failed: string[] = [];
     let stop = false;
     const clients = Array.from({ length: 10 }, async () => {
@@ -103,7 +105,7 @@ describe('a real node under 50 concurrent clients', () => {
           return;
         }
         if (r.status === 201) {
-          acknowledged.push({ index: r.json.index as number, hash: r.json.eventHash as string });
+          acknowledged.push({ index: r.json.index as number, hash: r.json.eventHash as string, signed });
         } else {
           expect(r.status).toBe(503); // closing: refused, with Retry-After
           failed.push(eventHash(signed.event));
@@ -116,11 +118,24 @@ describe('a real node under 50 concurrent clients', () => {
     await Promise.all(clients);
     expect(exit.code).toBe(0);
 
+    // The node saved its key filter as it closed; the next open takes it (and deletes it).
+    const filterFile = join(dir, 'ledger', 'custody-key-filters');
+    expect(existsSync(filterFile)).toBe(true);
     const ledger = await Ledger.open(join(dir, 'ledger'));
+    expect(existsSync(filterFile)).toBe(false);
+    expect(await ledger.keysFiltered).toBe(true);
     const stored = new Map<string, number>();
     for (const e of await ledger.events(0, ledger.size)) stored.set(e.hash, e.index);
     for (const a of acknowledged) expect(stored.get(a.hash)).toBe(a.index);
     for (const f of failed) expect(stored.has(f)).toBe(false);
+    // Sent again through the filter read back: each is known, at its index.
+    const size = ledger.size;
+    for (const a of acknowledged.slice(-5)) {
+      expect(await ledger.submit([a.signed])).toMatchObject([
+        { ok: true, duplicate: true, receipt: { index: a.index } },
+      ]);
+    }
+    expect(ledger.size).toBe(size);
     expect((await ledger.audit()).ok).toBe(true);
     await ledger.close();
     expect(acknowledged.length).toBeGreaterThanOrEqual(300);
