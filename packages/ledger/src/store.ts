@@ -311,6 +311,8 @@ const writeError = (cause: unknown) =>
 
 export class Store {
   private readonly spaces = new Map<string, KeySpace>();
+  /** Whether this store took a write since it opened (see close). */
+  private written = false;
 
   private constructor(
     private readonly db: Level<Bytes, Bytes>,
@@ -402,6 +404,7 @@ export class Store {
 
   /** Writes one append group, and what the layers above add to it, atomically and durably. */
   async commit(batch: AppendBatch, extra: readonly ExtraWrite[] = []): Promise<void> {
+    this.written = true;
     // A chained batch with keys prefixed here, not an array batch with the
     // sublevel option: a 1,000-event group is about 12,000 operations, and
     // the array form clones and re-encodes each one (7 µs an operation
@@ -518,6 +521,10 @@ export class Store {
       const filter = await space.stopFilling();
       if (filter !== undefined) filters.set(name, filter);
     }
+    // One read at open and not taken up (a ledger that failed to open, say)
+    // still holds if nothing was written since.
+    if (!this.written)
+      for (const [name, saved] of this.saved) if (!filters.has(name)) filters.set(name, saved);
     if (filters.size > 0) {
       try {
         await saveFilters(this.dir, filters);

@@ -185,6 +185,31 @@ describe('a key space filtered for absent keys', () => {
     await third.close();
   });
 
+  test('an open that takes no filter and writes nothing saves the one it read back', async () => {
+    const { dir, store, ready } = await filteredSpace(['s\u0000P\u0000one']);
+    expect(await ready).toBe(true);
+    await store.close();
+    // Opened and closed with no key space filtered: as a ledger whose log key was wrong.
+    await (await Store.open(dir, false)).close();
+    let again = await Store.open(dir, false);
+    let scans = vi.spyOn(again.space('custody').sublevel, 'keys');
+    expect(await again.space('custody').filterAbsentKeys(['s\u0000'], 1)).toBe(true);
+    expect(scans).not.toHaveBeenCalled();
+    await again.close();
+    // The same with a write in between: the filter read back is stale, and dropped.
+    const writer = await Store.open(dir, false);
+    await writer.commit({ firstIndex: 0, leaves: [], subtrees: [], state: STATE }, [
+      { space: writer.space('custody'), key: 's\u0000P\u0000late', value: 'value of s\u0000P\u0000late' },
+    ]);
+    await writer.close();
+    again = await Store.open(dir, false);
+    scans = vi.spyOn(again.space('custody').sublevel, 'keys');
+    expect(await again.space('custody').filterAbsentKeys(['s\u0000'], 1)).toBe(true);
+    expect(scans).toHaveBeenCalled();
+    expect(await again.space('custody').get('s\u0000P\u0000late')).toBe('value of s\u0000P\u0000late');
+    await again.close();
+  });
+
   test('a saved filter for other prefixes, or damaged, is not used', async () => {
     const { dir, store, ready } = await filteredSpace(['s\u0000P\u0000one']);
     expect(await ready).toBe(true);
