@@ -90,9 +90,10 @@ export class KeySpace {
 
   /**
    * Answers reads of absent keys that start with one of `prefixes` from
-   * memory, once a scan of the keys stored under them has filled a filter
-   * (key-filter.ts); until then, and if the scan fails, every read goes to
-   * LevelDB. Why: LevelDB charges a read that looks in more than one table
+   * memory, once a filter (key-filter.ts) holds every key stored under them:
+   * read back from the file the store saved when it last closed
+   * (saved-filters.ts), else filled by a scan; until the scan ends, and if
+   * it fails, every read goes to LevelDB. Why: LevelDB charges a read that looks in more than one table
    * file to the first one, and compacts a file once charged about once per
    * 16 KB of it (a "seek compaction", meant for disks that seek). A read of a
    * key that is nowhere looks in every level, so admission's checks that an

@@ -164,6 +164,7 @@ export class VerifyPool {
   private batch = emptyBatch();
   private sendScheduled = false;
   private failure: Error | undefined;
+  private closing: Promise<void> | undefined;
 
   constructor(size = availableParallelism(), engine?: VerifyEngine) {
     if (!Number.isSafeInteger(size) || size < 1) {
@@ -217,10 +218,17 @@ export class VerifyPool {
     });
   }
 
-  /** Stops the workers; checks still waiting are refused. */
-  async close(): Promise<void> {
-    this.fail(stopped('the verification threads were stopped'));
-    await Promise.all(this.threads.map(({ worker }) => worker.terminate()));
+  /**
+   * Stops the workers; checks still waiting are refused. Once: a ledger
+   * whose checks fail as the threads stop asks again for each of them, and
+   * every terminate() of a worker not yet gone adds a listener to it.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.fail(stopped('the verification threads were stopped'));
+      await Promise.all(this.threads.map(({ worker }) => worker.terminate()));
+    })();
+    return this.closing;
   }
 
   private send(): void {

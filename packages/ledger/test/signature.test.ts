@@ -184,6 +184,20 @@ describe('the fast paths (node:crypto and libsodium behind the strict pre-checks
     return pool.close();
   });
 
+  test('a pool stops once, however many ask it to (a worker still exiting gains a listener for each)', async () => {
+    const pool = new VerifyPool(2);
+    const warnings: Error[] = [];
+    const warned = (w: Error) => warnings.push(w);
+    process.on('warning', warned);
+    const closing = Array.from({ length: 20 }, () => pool.close());
+    expect(new Set(closing).size).toBe(1);
+    await Promise.all(closing);
+    // Node reports a listener leak on the next turn.
+    await new Promise((r) => setImmediate(r));
+    process.off('warning', warned);
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
   test('on every Wycheproof and speccheck vector', async () => {
     const groups = (
       JSON.parse(vectorText('ed25519/wycheproof-ed25519.json')) as { testGroups: WycheproofGroup[] }
