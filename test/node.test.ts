@@ -118,7 +118,7 @@ describe('a real node under 50 concurrent clients', () => {
     await Promise.all(clients);
     expect(exit.code).toBe(0);
 
-    // The node saved its key filter as it closed; the next open takes it (and deletes it).
+    // The node saved its key filter as it closed; the next open moves it aside at once, then reads and deletes it.
     const filterFile = join(dir, 'ledger', 'custody-key-filters');
     expect(existsSync(filterFile)).toBe(true);
     const ledger = await Ledger.open(join(dir, 'ledger'));

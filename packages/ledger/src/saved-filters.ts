@@ -6,9 +6,12 @@
  * open and written out again as a table, 30–70 ms at 10^6 entries.
  *
  * The file is only ever used by the open right after the close that wrote
- * it: that open deletes it, durably, before the store takes a write, so after
- * a crash the next open finds none and scans. It carries a SHA-256 of its
- * contents; one that does not check out is deleted and not used.
+ * it: that open renames it aside (claimSavedFilters), durably, before the
+ * store takes a write, and reads it only afterwards, beside the ledger's
+ * first work, so that opening stays the same cost at any size. A file
+ * claimed and never read (a crash came first) is deleted by the next open,
+ * which then scans. It carries a SHA-256 of its contents; one that does not
+ * check out is not used.
  *
  * Format: SHA-256 of the rest (32 bytes); the length of a JSON header (u32,
  * little-endian); the header, `[{ "name", "prefixes", "bytes" }]`; each
@@ -27,6 +30,8 @@ export interface SavedFilter {
 
 /** LevelDB leaves files whose names it does not use alone. */
 const FILE = 'custody-key-filters';
+/** The same, once an open has claimed it (see claimSavedFilters). */
+const CLAIMED = 'custody-key-filters.claimed';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest();
 
@@ -51,31 +56,58 @@ export async function saveFilters(dir: string, filters: ReadonlyMap<string, Save
   await rename(temporary, join(dir, FILE));
 }
 
+/** Syncs a folder, so that a rename or deletion in it survives a crash. */
+async function syncFolder(dir: string): Promise<void> {
+  const folder = await open(dir, 'r');
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
+  }
+}
+
+const missing = (e: unknown) => (e as { code?: string }).code === 'ENOENT';
+
 /**
- * Reads the filters saved in `dir` and deletes them, with the deletion
- * synced; none if there are none, if they do not check out, or if they
- * cannot be deleted (then they could outlive writes they do not hold).
+ * At open, before any write: moves the saved filters aside, durably, and
+ * returns where to read them (readClaimedFilters), or undefined if there
+ * are none. A file claimed by an earlier open is deleted unread: writes
+ * after that open are in no saved filter. Throws if the folder cannot be
+ * changed (then neither could LevelDB's files).
  */
-export async function takeSavedFilters(dir: string): Promise<Map<string, SavedFilter>> {
-  const path = join(dir, FILE);
-  let bytes: Buffer;
+export async function claimSavedFilters(dir: string): Promise<string | undefined> {
+  const claimed = join(dir, CLAIMED);
+  await unlink(claimed).catch((e: unknown) => {
+    if (!missing(e)) throw e;
+  });
   try {
-    bytes = await readFile(path);
+    await rename(join(dir, FILE), claimed);
+  } catch (e) {
+    if (missing(e)) return undefined;
+    throw e;
+  }
+  await syncFolder(dir);
+  return claimed;
+}
+
+/** Reads and deletes a claimed file: its filters by key space name, none if it does not check out. */
+export async function readClaimedFilters(claimed: string): Promise<Map<string, SavedFilter>> {
+  try {
+    const bytes = await readFile(claimed);
+    await unlink(claimed);
+    return decode(bytes) ?? new Map();
   } catch {
     return new Map();
   }
-  try {
-    await unlink(path);
-    const folder = await open(dir, 'r');
-    try {
-      await folder.sync();
-    } finally {
-      await folder.close();
-    }
-  } catch {
-    return new Map();
-  }
-  return decode(bytes) ?? new Map();
+}
+
+/**
+ * A claimed file never read, at close: put back in place if the store wrote
+ * nothing since it was claimed (it still holds), deleted if it did.
+ */
+export async function releaseClaimedFilters(claimed: string, dir: string, written: boolean): Promise<void> {
+  if (written) await unlink(claimed);
+  else await rename(claimed, join(dir, FILE));
 }
 
 function decode(bytes: Buffer): Map<string, SavedFilter> | undefined {

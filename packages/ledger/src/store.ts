@@ -3,6 +3,7 @@
  *   leaves  u64be(index)               → leaf bytes
  *   tree    u8(level) || u64be(index)  → 32-byte hash of that complete subtree
  *   meta    "state"                    → the tree state (JSON), the only thing opening reads
+ * Beside LevelDB's files, `custody-key-filters`: a cache of absent keys (saved-filters.ts).
  * Keys are fixed-width big-endian so they sort the way they are scanned.
  * Everything one append changes goes into one batch written with sync: true.
  */
@@ -13,7 +14,13 @@ import { CustodyError } from './errors.js';
 import type { StoredSubtree } from './frontier.js';
 import { KeyFilter } from './key-filter.js';
 import type { Hash, Subtree } from './merkle.js';
-import { type SavedFilter, saveFilters, takeSavedFilters } from './saved-filters.js';
+import {
+  claimSavedFilters,
+  readClaimedFilters,
+  releaseClaimedFilters,
+  type SavedFilter,
+  saveFilters,
+} from './saved-filters.js';
 
 type Bytes = Uint8Array;
 type Sublevel = AbstractSublevel<Level<Bytes, Bytes>, string | Buffer | Uint8Array, Bytes, Bytes>;
@@ -66,9 +73,12 @@ export interface ExtraWrite {
 /** The keys a key space may hold under some prefixes (see KeySpace.filterAbsentKeys). */
 interface AbsentKeys {
   readonly prefixes: readonly string[];
-  readonly keys: KeyFilter;
-  /** Whether the scan of what was stored before has ended: until then the filter is not asked. */
+  /** Replaced once by the saved filter, if there is one to read back. */
+  keys: KeyFilter;
+  /** Whether it holds what was stored before (read back, or scanned): until then it is not asked. */
   ready: boolean;
+  /** Keys written while a saved filter is being read back, to add to it. */
+  since: string[] | undefined;
 }
 
 /**
@@ -85,7 +95,7 @@ export class KeySpace {
   constructor(
     readonly sublevel: Sublevel,
     /** The filter this space's store saved when it last closed, if any (see Store.close). */
-    private readonly saved?: SavedFilter,
+    private readonly saved: () => Promise<SavedFilter | undefined> = async () => undefined,
   ) {}
 
   /**
@@ -107,11 +117,7 @@ export class KeySpace {
   filterAbsentKeys(prefixes: readonly string[], expected: number): Promise<boolean> {
     if (this.filter !== undefined || this.written)
       throw new Error('filter a key space before its first write');
-    if (this.saved !== undefined && this.saved.prefixes.join('\u0000') === prefixes.join('\u0000')) {
-      this.filter = { prefixes, keys: this.saved.keys, ready: true };
-      return Promise.resolve(true);
-    }
-    const filter: AbsentKeys = { prefixes, keys: new KeyFilter(expected), ready: false };
+    const filter: AbsentKeys = { prefixes, keys: new KeyFilter(expected), ready: false, since: [] };
     // Keys written from here on are added by `wrote`, those stored before by the
     // scan: its iterators read a snapshot taken after the filter was in place.
     this.filter = filter;
@@ -131,6 +137,15 @@ export class KeySpace {
   }
 
   private async fill(filter: AbsentKeys): Promise<boolean> {
+    const saved = await this.saved();
+    if (saved !== undefined && saved.prefixes.join('\u0000') === filter.prefixes.join('\u0000')) {
+      for (const key of filter.since ?? []) saved.keys.add(key);
+      filter.keys = saved.keys;
+      filter.since = undefined;
+      filter.ready = true;
+      return true;
+    }
+    filter.since = undefined;
     try {
       for (const prefix of filter.prefixes) {
         // Large reads (highWaterMarkBytes is classic-level's, 16 KB by default):
@@ -160,7 +175,10 @@ export class KeySpace {
   wrote(key: string): void {
     this.written = true;
     const filter = this.filter;
-    if (filter !== undefined && filter.prefixes.some((p) => key.startsWith(p))) filter.keys.add(key);
+    if (filter !== undefined && filter.prefixes.some((p) => key.startsWith(p))) {
+      filter.keys.add(key);
+      filter.since?.push(key);
+    }
   }
 
   /** Whether `key` is certainly not stored (see filterAbsentKeys). */
@@ -321,9 +339,17 @@ export class Store {
     private readonly leaves: Sublevel,
     private readonly tree: Sublevel,
     private readonly meta: Sublevel,
-    /** Key spaces' filters saved at the last close, by space name (see close). */
-    private readonly saved: ReadonlyMap<string, SavedFilter>,
+    /** The filters saved at the last close, claimed by this open and not read yet (saved-filters.ts). */
+    private readonly claimed: string | undefined,
   ) {}
+
+  /** The claimed filters, read once, when a key space first asks. */
+  private readSaved: Promise<Map<string, SavedFilter>> | undefined;
+  private savedFilters(): Promise<Map<string, SavedFilter>> {
+    this.readSaved ??=
+      this.claimed === undefined ? Promise.resolve(new Map()) : readClaimedFilters(this.claimed);
+    return this.readSaved;
+  }
 
   /** Opens the database; `create` makes a new one and refuses an existing one. */
   static async open(dir: string, create: boolean): Promise<Store> {
@@ -370,14 +396,23 @@ export class Store {
         cause,
       });
     }
-    const saved = create ? new Map<string, SavedFilter>() : await takeSavedFilters(dir);
+    let claimed: string | undefined;
+    try {
+      claimed = create ? undefined : await claimSavedFilters(dir);
+    } catch (cause) {
+      // A saved filter left in place could outlive this open's writes: no writes, then.
+      await db.close();
+      throw new CustodyError('CUSTODY_STORAGE', `cannot open the ledger in ${dir}: ${String(cause)}`, 503, {
+        cause,
+      });
+    }
     return new Store(
       db,
       dir,
       openSublevel(db, 'leaves'),
       openSublevel(db, 'tree'),
       openSublevel(db, 'meta'),
-      saved,
+      claimed,
     );
   }
 
@@ -397,7 +432,7 @@ export class Store {
     // One object per name: a filter of absent keys must see every write to its space.
     let space = this.spaces.get(name);
     if (space === undefined) {
-      space = new KeySpace(openSublevel(this.db, name), this.saved.get(name));
+      space = new KeySpace(openSublevel(this.db, name), () => this.savedFilters().then((m) => m.get(name)));
       this.spaces.set(name, space);
     }
     return space;
@@ -522,16 +557,15 @@ export class Store {
       const filter = await space.stopFilling();
       if (filter !== undefined) filters.set(name, filter);
     }
-    // One read at open and not taken up (a ledger that failed to open, say)
-    // still holds if nothing was written since.
-    if (!this.written)
-      for (const [name, saved] of this.saved) if (!filters.has(name)) filters.set(name, saved);
-    if (filters.size > 0) {
-      try {
-        await saveFilters(this.dir, filters);
-      } catch {
-        // The next open scans.
+    try {
+      if (filters.size > 0) await saveFilters(this.dir, filters);
+      else if (this.claimed !== undefined && this.readSaved === undefined) {
+        // Claimed and never read (no key space filtered: a ledger that failed to
+        // open, say): back in place if nothing was written since, else dropped.
+        await releaseClaimedFilters(this.claimed, this.dir, this.written);
       }
+    } catch {
+      // The next open scans.
     }
     await this.db.close();
   }

@@ -185,6 +185,45 @@ describe('a key space filtered for absent keys', () => {
     await third.close();
   });
 
+  test('an open only claims the saved file; one claimed by an open that then stopped is never read', async () => {
+    const { dir, store, ready } = await filteredSpace(['s\u0000P\u0000one']);
+    expect(await ready).toBe(true);
+    await store.close();
+    const file = join(dir, 'custody-key-filters');
+    const claimed = `${file}.claimed`;
+    // Opened, written to, and stopped without closing before any key space read the filter.
+    const crashed = await Store.open(dir, false);
+    expect([existsSync(file), existsSync(claimed)]).toEqual([false, true]);
+    await crashed.commit({ firstIndex: 0, leaves: [], subtrees: [], state: STATE }, [
+      { space: crashed.space('custody'), key: 's\u0000P\u0000late', value: 'value of s\u0000P\u0000late' },
+    ]);
+    await (crashed as unknown as { db: { close(): Promise<void> } }).db.close();
+    const next = await Store.open(dir, false);
+    expect([existsSync(file), existsSync(claimed)]).toEqual([false, false]);
+    const scans = vi.spyOn(next.space('custody').sublevel, 'keys');
+    expect(await next.space('custody').filterAbsentKeys(['s\u0000'], 1)).toBe(true);
+    expect(scans).toHaveBeenCalled();
+    expect(await next.space('custody').get('s\u0000P\u0000late')).toBe('value of s\u0000P\u0000late');
+    await next.close();
+  });
+
+  test('keys written while the saved filter is read back are in it', async () => {
+    const { dir, store, ready } = await filteredSpace(['s\u0000P\u0000one']);
+    expect(await ready).toBe(true);
+    await store.close();
+    const again = await Store.open(dir, false);
+    const space = again.space('custody');
+    const filtered = space.filterAbsentKeys(['s\u0000'], 1);
+    // Written before the file is read: the filter that replaces the empty one must hold it.
+    await again.commit({ firstIndex: 0, leaves: [], subtrees: [], state: STATE }, [
+      { space, key: 's\u0000P\u0000meanwhile', value: 'value of s\u0000P\u0000meanwhile' },
+    ]);
+    expect(await filtered).toBe(true);
+    expect(await space.get('s\u0000P\u0000meanwhile')).toBe('value of s\u0000P\u0000meanwhile');
+    expect(await space.get('s\u0000P\u0000one')).toBe('value of s\u0000P\u0000one');
+    await again.close();
+  });
+
   test('an open that takes no filter and writes nothing saves the one it read back', async () => {
     const { dir, store, ready } = await filteredSpace(['s\u0000P\u0000one']);
     expect(await ready).toBe(true);
