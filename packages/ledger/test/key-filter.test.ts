@@ -67,23 +67,45 @@ describe('KeyFilter', () => {
 });
 
 /** A store with one key space, `stored` written into it by commits, reopened, and the space filtered on `s\0`. */
+/** Commits `keys` into the custody space, each with the value "value of KEY". */
+async function write(store: Store, keys: readonly string[]): Promise<void> {
+  const space = store.space('custody');
+  const state = await store.readState();
+  await store.commit(
+    { firstIndex: state?.size ?? 0, leaves: [], subtrees: [], state: state ?? STATE },
+    keys.map((key) => ({ space, key, value: `value of ${key}` })),
+  );
+}
+
+/** A store whose last close saved a filter (on `s\0`) holding "s\0P\0one". */
+async function savedFilterIn(): Promise<string> {
+  const { dir, store, ready } = await filteredSpace(['s\u0000P\u0000one']);
+  expect(await ready).toBe(true);
+  await store.close();
+  return dir;
+}
+
+/** Opens the store in `dir`, filters its custody space on `prefixes`, and says whether that scanned. */
+async function reopenFiltered(dir: string, prefixes = ['s\u0000']) {
+  const store = await Store.open(dir, false);
+  const space = store.space('custody');
+  const scans = vi.spyOn(space.sublevel, 'keys');
+  expect(await space.filterAbsentKeys(prefixes, 1)).toBe(true);
+  return { store, space, scanned: scans.mock.calls.length > 0 };
+}
+
+/** Closes a store's LevelDB without Store.close: as a process that stopped without closing. */
+const crash = (store: Store) => (store as unknown as { db: { close(): Promise<void> } }).db.close();
+
 async function filteredSpace(stored: readonly string[]) {
   const dir = tempDir();
-  const write = async (store: Store, keys: readonly string[]) => {
-    const space = store.space('custody');
-    const state = await store.readState();
-    await store.commit(
-      { firstIndex: state?.size ?? 0, leaves: [], subtrees: [], state: state ?? STATE },
-      keys.map((key) => ({ space, key, value: `value of ${key}` })),
-    );
-  };
   const first = await Store.open(dir, true);
   await write(first, stored);
   await first.close();
   const store = await Store.open(dir, false);
   const space = store.space('custody');
   const ready = space.filterAbsentKeys(['s\u0000'], stored.length);
-  return { dir, store, space, ready, write: (keys: readonly string[]) => write(store, keys) };
+  return { dir, store, space, ready };
 }
 
 const STATE = {
@@ -99,13 +121,13 @@ const STATE = {
 describe('a key space filtered for absent keys', () => {
   test('reads what was stored before, during and after the scan, and answers absent keys without LevelDB', async () => {
     const before = Array.from({ length: 30_000 }, (_, i) => `s\u0000P\u0000before-${i}`);
-    const { store, space, ready, write } = await filteredSpace(before);
+    const { store, space, ready } = await filteredSpace(before);
     // Read before the scan ends (it has not had one trip to LevelDB): the filter is not asked yet.
     expect(await space.get('s\u0000P\u0000before-29999')).toBe('value of s\u0000P\u0000before-29999');
     // Written while the scan runs: the commit adds them, the scan need not see them.
-    await write(['s\u0000P\u0000during', 'h\u0000chain']);
+    await write(store, ['s\u0000P\u0000during', 'h\u0000chain']);
     expect(await ready).toBe(true);
-    await write(['s\u0000P\u0000after']);
+    await write(store, ['s\u0000P\u0000after']);
     const getMany = vi.spyOn(space.sublevel, 'getMany');
     const get = vi.spyOn(space.sublevel, 'get');
     const keys = ['s\u0000P\u0000before-0', 's\u0000P\u0000nobody', 's\u0000P\u0000during', 'h\u0000chain'];
@@ -151,126 +173,91 @@ describe('a key space filtered for absent keys', () => {
   });
 
   test('saved when the store closes, used by the next open without a scan, and only by that one', async () => {
-    const { dir, store, ready, write } = await filteredSpace(['s\u0000P\u0000one']);
+    const { dir, store, ready } = await filteredSpace(['s\u0000P\u0000one']);
     expect(await ready).toBe(true);
-    await write(['s\u0000P\u0000two']);
+    await write(store, ['s\u0000P\u0000two']);
     await store.close();
 
-    const again = await Store.open(dir, false);
-    let space = again.space('custody');
-    const scans = vi.spyOn(space.sublevel, 'keys');
-    expect(await space.filterAbsentKeys(['s\u0000'], 1)).toBe(true);
-    expect(scans).not.toHaveBeenCalled();
-    const getMany = vi.spyOn(space.sublevel, 'getMany');
-    expect(await space.getMany(['s\u0000P\u0000one', 's\u0000P\u0000two', 's\u0000P\u0000none'])).toEqual([
-      'value of s\u0000P\u0000one',
-      'value of s\u0000P\u0000two',
-      undefined,
-    ]);
+    const again = await reopenFiltered(dir);
+    expect(again.scanned).toBe(false);
+    const getMany = vi.spyOn(again.space.sublevel, 'getMany');
+    expect(
+      await again.space.getMany(['s\u0000P\u0000one', 's\u0000P\u0000two', 's\u0000P\u0000none']),
+    ).toEqual(['value of s\u0000P\u0000one', 'value of s\u0000P\u0000two', undefined]);
     expect(getMany.mock.calls.flat(2)).not.toContain('s\u0000P\u0000none');
-    const state = await again.readState();
-    await again.commit({ firstIndex: 0, leaves: [], subtrees: [], state: state ?? STATE }, [
-      { space, key: 's\u0000P\u0000three', value: 'value of s\u0000P\u0000three' },
-    ]);
+    await write(again.store, ['s\u0000P\u0000three']);
     // The process stops without closing the store: what it wrote after the
     // filter was saved must not be missed by the next open's.
-    await (again as unknown as { db: { close(): Promise<void> } }).db.close();
+    await crash(again.store);
 
-    const third = await Store.open(dir, false);
-    space = third.space('custody');
-    const rescans = vi.spyOn(space.sublevel, 'keys');
-    expect(await space.filterAbsentKeys(['s\u0000'], 1)).toBe(true);
-    expect(rescans).toHaveBeenCalled();
-    expect(await space.get('s\u0000P\u0000three')).toBe('value of s\u0000P\u0000three');
-    await third.close();
+    const third = await reopenFiltered(dir);
+    expect(third.scanned).toBe(true);
+    expect(await third.space.get('s\u0000P\u0000three')).toBe('value of s\u0000P\u0000three');
+    await third.store.close();
   });
 
   test('an open only claims the saved file; one claimed by an open that then stopped is never read', async () => {
-    const { dir, store, ready } = await filteredSpace(['s\u0000P\u0000one']);
-    expect(await ready).toBe(true);
-    await store.close();
+    const dir = await savedFilterIn();
     const file = join(dir, 'custody-key-filters');
     const claimed = `${file}.claimed`;
     // Opened, written to, and stopped without closing before any key space read the filter.
     const crashed = await Store.open(dir, false);
     expect([existsSync(file), existsSync(claimed)]).toEqual([false, true]);
-    await crashed.commit({ firstIndex: 0, leaves: [], subtrees: [], state: STATE }, [
-      { space: crashed.space('custody'), key: 's\u0000P\u0000late', value: 'value of s\u0000P\u0000late' },
-    ]);
-    await (crashed as unknown as { db: { close(): Promise<void> } }).db.close();
-    const next = await Store.open(dir, false);
+    await write(crashed, ['s\u0000P\u0000late']);
+    await crash(crashed);
+    const next = await reopenFiltered(dir);
     expect([existsSync(file), existsSync(claimed)]).toEqual([false, false]);
-    const scans = vi.spyOn(next.space('custody').sublevel, 'keys');
-    expect(await next.space('custody').filterAbsentKeys(['s\u0000'], 1)).toBe(true);
-    expect(scans).toHaveBeenCalled();
-    expect(await next.space('custody').get('s\u0000P\u0000late')).toBe('value of s\u0000P\u0000late');
-    await next.close();
+    expect(next.scanned).toBe(true);
+    expect(await next.space.get('s\u0000P\u0000late')).toBe('value of s\u0000P\u0000late');
+    await next.store.close();
   });
 
   test('keys written while the saved filter is read back are in it', async () => {
-    const { dir, store, ready } = await filteredSpace(['s\u0000P\u0000one']);
-    expect(await ready).toBe(true);
-    await store.close();
+    const dir = await savedFilterIn();
     const again = await Store.open(dir, false);
     const space = again.space('custody');
     const filtered = space.filterAbsentKeys(['s\u0000'], 1);
     // Written before the file is read: the filter that replaces the empty one must hold it.
-    await again.commit({ firstIndex: 0, leaves: [], subtrees: [], state: STATE }, [
-      { space, key: 's\u0000P\u0000meanwhile', value: 'value of s\u0000P\u0000meanwhile' },
-    ]);
+    await write(again, ['s\u0000P\u0000meanwhile']);
     expect(await filtered).toBe(true);
     expect(await space.get('s\u0000P\u0000meanwhile')).toBe('value of s\u0000P\u0000meanwhile');
     expect(await space.get('s\u0000P\u0000one')).toBe('value of s\u0000P\u0000one');
     await again.close();
   });
 
-  test('an open that takes no filter and writes nothing saves the one it read back', async () => {
-    const { dir, store, ready } = await filteredSpace(['s\u0000P\u0000one']);
-    expect(await ready).toBe(true);
-    await store.close();
+  test('an open that takes no filter and writes nothing puts the saved one back', async () => {
+    const dir = await savedFilterIn();
     // Opened and closed with no key space filtered: as a ledger whose log key was wrong.
     await (await Store.open(dir, false)).close();
-    let again = await Store.open(dir, false);
-    let scans = vi.spyOn(again.space('custody').sublevel, 'keys');
-    expect(await again.space('custody').filterAbsentKeys(['s\u0000'], 1)).toBe(true);
-    expect(scans).not.toHaveBeenCalled();
-    await again.close();
-    // The same with a write in between: the filter read back is stale, and dropped.
+    let again = await reopenFiltered(dir);
+    expect(again.scanned).toBe(false);
+    await again.store.close();
+    // The same with a write in between: the saved filter is stale, and dropped.
     const writer = await Store.open(dir, false);
-    await writer.commit({ firstIndex: 0, leaves: [], subtrees: [], state: STATE }, [
-      { space: writer.space('custody'), key: 's\u0000P\u0000late', value: 'value of s\u0000P\u0000late' },
-    ]);
+    await write(writer, ['s\u0000P\u0000late']);
     await writer.close();
-    again = await Store.open(dir, false);
-    scans = vi.spyOn(again.space('custody').sublevel, 'keys');
-    expect(await again.space('custody').filterAbsentKeys(['s\u0000'], 1)).toBe(true);
-    expect(scans).toHaveBeenCalled();
-    expect(await again.space('custody').get('s\u0000P\u0000late')).toBe('value of s\u0000P\u0000late');
-    await again.close();
+    again = await reopenFiltered(dir);
+    expect(again.scanned).toBe(true);
+    expect(await again.space.get('s\u0000P\u0000late')).toBe('value of s\u0000P\u0000late');
+    await again.store.close();
   });
 
   test('a saved filter for other prefixes, or damaged, is not used', async () => {
-    const { dir, store, ready } = await filteredSpace(['s\u0000P\u0000one']);
-    expect(await ready).toBe(true);
-    await store.close();
-    let again = await Store.open(dir, false);
-    let scans = vi.spyOn(again.space('custody').sublevel, 'keys');
-    expect(await again.space('custody').filterAbsentKeys(['s\u0000', 'h\u0000'], 1)).toBe(true);
-    expect(scans).toHaveBeenCalled();
-    expect(await again.space('custody').get('s\u0000P\u0000one')).toBe('value of s\u0000P\u0000one');
-    await again.close();
+    const dir = await savedFilterIn();
+    let again = await reopenFiltered(dir, ['s\u0000', 'h\u0000']);
+    expect(again.scanned).toBe(true);
+    expect(await again.space.get('s\u0000P\u0000one')).toBe('value of s\u0000P\u0000one');
+    await again.store.close();
 
-    // One byte of the saved file changed: its checksum fails, it is deleted and not used.
+    // One byte of the saved file changed: its checksum fails, it is not used.
     const file = join(dir, 'custody-key-filters');
     const saved = readFileSync(file);
     saved[saved.length - 1] = (saved[saved.length - 1] as number) ^ 1;
     writeFileSync(file, saved);
-    again = await Store.open(dir, false);
+    again = await reopenFiltered(dir, ['s\u0000', 'h\u0000']);
     expect(existsSync(file)).toBe(false);
-    scans = vi.spyOn(again.space('custody').sublevel, 'keys');
-    expect(await again.space('custody').filterAbsentKeys(['s\u0000', 'h\u0000'], 1)).toBe(true);
-    expect(scans).toHaveBeenCalled();
-    await again.close();
+    expect(again.scanned).toBe(true);
+    await again.store.close();
   });
 
   test('is set before the space takes a write, and once', async () => {
