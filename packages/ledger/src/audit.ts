@@ -184,25 +184,29 @@ export async function auditStore(
   };
 
   let expected = 0;
-  for await (const [index, leaf] of store.scanLeaves()) {
-    if (index >= size) {
-      const p = await flush();
-      if (p !== undefined) return report(p);
-      return report({
-        kind: 'extra-entry',
-        index,
-        message: `entry ${index} is stored beyond the log's size ${size}`,
-      });
-    }
-    if (index !== expected) {
-      const p = await flush();
-      return report(p ?? { kind: 'missing-entry', index: expected, message: `entry ${expected} is missing` });
-    }
-    chunk.push({ index, leaf });
-    expected++;
-    if (chunk.length === CHUNK) {
-      const p = await checkChunk();
-      if (p !== undefined) return report(p);
+  for await (const run of store.scanLeaves(CHUNK)) {
+    for (const [index, leaf] of run) {
+      if (index >= size) {
+        const p = await flush();
+        if (p !== undefined) return report(p);
+        return report({
+          kind: 'extra-entry',
+          index,
+          message: `entry ${index} is stored beyond the log's size ${size}`,
+        });
+      }
+      if (index !== expected) {
+        const p = await flush();
+        return report(
+          p ?? { kind: 'missing-entry', index: expected, message: `entry ${expected} is missing` },
+        );
+      }
+      chunk.push({ index, leaf });
+      expected++;
+      if (chunk.length === CHUNK) {
+        const p = await checkChunk();
+        if (p !== undefined) return report(p);
+      }
     }
   }
   const p = await flush();

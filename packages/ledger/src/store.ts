@@ -538,9 +538,29 @@ export class Store {
     });
   }
 
-  /** Every stored leaf in key order, for audits; yields what is there, gaps included. */
-  async *scanLeaves(): AsyncGenerator<[index: number, leaf: Bytes]> {
-    for await (const [key, value] of this.leaves.iterator()) yield [keyIndex(key), value];
+  /**
+   * Every stored leaf in key order, for audits, in runs of up to `count`;
+   * yields what is there, gaps included. The next run is read while the
+   * caller works on this one: read a leaf at a time, an audit's thread spent
+   * over a third of its time waiting for the next (each step an async
+   * iterator's hops, and a trip to LevelDB every 16 KB).
+   */
+  async *scanLeaves(count: number): AsyncGenerator<[index: number, leaf: Bytes][]> {
+    // highWaterMarkBytes is classic-level's (16 KB by default), not in abstract-level's types.
+    const options = { values: true, highWaterMarkBytes: 1 << 20 };
+    const leaves = this.leaves.iterator(options);
+    let next = leaves.nextv(count);
+    try {
+      for (let run = await next; run.length > 0; run = await next) {
+        next = leaves.nextv(count);
+        yield run.map(([key, value]) => [keyIndex(key), value]);
+      }
+    } finally {
+      // A run read ahead for a caller that stopped is dropped, and a failure
+      // of it with it; the close waits for it.
+      next.catch(() => undefined);
+      await leaves.close();
+    }
   }
 
   /**
