@@ -5,7 +5,13 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { type PublicKey, parsePublicKey, type VerifyEngine, VerifyPool } from '@custody/ledger';
+import {
+  AUDIT_PRIORITY,
+  type PublicKey,
+  parsePublicKey,
+  type VerifyEngine,
+  VerifyPool,
+} from '@custody/ledger';
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { Level } from 'level';
@@ -185,13 +191,13 @@ export async function signedWriteFloor(): Promise<number> {
  * The floor of a full audit of the ledger in `dir` on this machine, with no
  * custody logic: every leaf read in order, parsed and hashed (what the chain
  * and the tree need), and its event's signature verified on the ledger's
- * verification threads (both cores, libsodium where it loads, as the audit's),
- * as they are read. All under one key: a verification costs the same whether
- * it succeeds. Entries/s.
+ * verification threads (both cores, libsodium where it loads, at the
+ * audit's priority), as they are read. All under one key: a verification
+ * costs the same whether it succeeds. Entries/s.
  */
 export async function auditFloor(dir: string): Promise<number> {
   const { key, privateKey } = floorKey();
-  const pool = new VerifyPool();
+  const pool = new VerifyPool(undefined, undefined, AUDIT_PRIORITY);
   await pool.verify(key, Buffer.of(0), cryptoSign(null, Buffer.of(0), privateKey)); // the threads started
   const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
   const leaves = db.sublevel<Uint8Array, Uint8Array>('leaves', {

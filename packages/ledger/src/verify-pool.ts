@@ -15,7 +15,7 @@
  * S < L and neither R nor A of small order, are implied by ours).
  */
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, constants } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CustodyError } from './errors.js';
 import { type PublicKey, signatureEncodingOk } from './signature.js';
@@ -55,6 +55,14 @@ const { createPublicKey, verify } = process.getBuiltinModule('node:crypto');
 const sodium = workerData.sodium === undefined
   ? undefined
   : process.getBuiltinModule('node:module').createRequire(workerData.sodium)(workerData.sodium);
+if (workerData.priority !== 0) {
+  // Priority is per thread on Linux, and a thread's id is only found there,
+  // in /proc; elsewhere the threads keep the process's priority.
+  try {
+    const tid = Number(process.getBuiltinModule('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isSafeInteger(tid) && tid > 0) process.getBuiltinModule('node:os').setPriority(tid, workerData.priority);
+  } catch {}
+}
 const keyObjects = new Map();
 const keyObject = (raw) => {
   const x = Buffer.from(raw).toString('base64url');
@@ -88,6 +96,9 @@ parentPort.on('message', ({ bytes, keyOf, ends }) => {
   parentPort.postMessage(answers, [answers.buffer]);
 });
 `;
+
+/** The priority of an audit's threads (see the VerifyPool constructor): below its own thread's. */
+export const AUDIT_PRIORITY = constants.priority.PRIORITY_BELOW_NORMAL;
 
 /** Checks sent to a worker together: enough to make a message's cost small beside 256 verifies. */
 const BATCH = 256;
@@ -166,9 +177,23 @@ export class VerifyPool {
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
 
-  constructor(size = availableParallelism(), engine?: VerifyEngine) {
+  /**
+   * `priority` is the threads' on os.setPriority's scale, 0 (the process's)
+   * to 19 (lowest). A job whose own thread is its bottleneck, with nothing
+   * else to serve, gives its threads a lower one: an audit's thread reads,
+   * parses and hashes every entry while the threads only verify, and at the
+   * same priority it spent a fifth of its time waiting for a core they held
+   * (BENCHMARKS.md, item 58). Set where Linux lets a thread set its own.
+   */
+  constructor(size = availableParallelism(), engine?: VerifyEngine, priority = 0) {
     if (!Number.isSafeInteger(size) || size < 1) {
       throw new CustodyError('CUSTODY_BAD_INPUT', `a verification pool needs 1 thread or more, not ${size}`);
+    }
+    if (!Number.isSafeInteger(priority) || priority < 0 || priority > 19) {
+      throw new CustodyError(
+        'CUSTODY_BAD_INPUT',
+        `a verification pool's priority is 0 (the process's) to 19 (the lowest), not ${priority}`,
+      );
     }
     if (engine !== undefined && engine !== 'libsodium' && engine !== 'openssl') {
       throw new CustodyError(
@@ -185,7 +210,7 @@ export class VerifyPool {
       );
     }
     this.engine = sodium === undefined ? 'openssl' : 'libsodium';
-    this.threads = Array.from({ length: size }, () => this.start(sodium));
+    this.threads = Array.from({ length: size }, () => this.start(sodium, priority));
   }
 
   /**
@@ -252,8 +277,8 @@ export class VerifyPool {
     }
   }
 
-  private start(sodium: string | undefined): Thread {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { sodium } });
+  private start(sodium: string | undefined, priority: number): Thread {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { sodium, priority } });
     const thread: Thread = { worker, waiting: [] };
     worker.on('message', (answers: Uint8Array) => {
       const waiting = thread.waiting.shift() ?? [];

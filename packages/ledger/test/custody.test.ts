@@ -1,9 +1,11 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, test, vi } from 'vitest';
 import { Ledger } from '../src/ledger.js';
 import { ed25519Signer } from '../src/note.js';
 import { verifyReceipt } from '../src/receipt.js';
 import { indexKey, KeySpace, Store } from '../src/store.js';
-import { forgeStoredSignature, rawDb } from './helpers.js';
+import { AUDIT_PRIORITY } from '../src/verify-pool.js';
+import { forgeStoredSignature, rawDb, threadsAtNice } from './helpers.js';
 import { castOf, DAY, HOUR, LICENCE_BODY, MANUFACTURE, serials, transfer, World } from './world.js';
 
 describe('a clean transfer', () => {
@@ -439,6 +441,23 @@ describe('receipts and audit', () => {
     expect(report.problem?.message).toMatch(/signature/);
     await reopened.close();
   });
+
+  test.runIf(process.platform === 'linux')(
+    "the audit's signature threads run below its own thread's priority",
+    async () => {
+      const world = await World.create();
+      await castOf(world);
+      await transfer(world, { items: serials(2) });
+      const before = threadsAtNice(AUDIT_PRIORITY);
+      const seen: number[] = [];
+      const report = await world.ledger.audit({ onProgress: () => seen.push(threadsAtNice(AUDIT_PRIORITY)) });
+      expect(report.ok).toBe(true);
+      // Its threads, one a core (the last report comes before they stop), and none once it is done.
+      expect(seen.at(-1)).toBe(before + availableParallelism());
+      expect(threadsAtNice(AUDIT_PRIORITY)).toBe(before);
+      await world.ledger.close();
+    },
+  );
 
   test('signatures answer late (thread pool), yet the audit names the first problem in log order', async () => {
     const world = await World.create();

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
@@ -54,4 +54,18 @@ export async function failsWith(f: () => unknown): Promise<string | undefined> {
   } catch (e) {
     return e instanceof CustodyError ? e.code : `non-custody error: ${String(e)}`;
   }
+}
+
+/** How many of this process's threads run at `nice` (Linux: field 19 of each /proc task's stat). */
+export function threadsAtNice(nice: number): number {
+  let count = 0;
+  for (const task of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) === nice) count++;
+    } catch {
+      // A thread that ended between the listing and the read.
+    }
+  }
+  return count;
 }

@@ -21,7 +21,8 @@ import {
   verifySignatureFast,
   verifyWithRawKey,
 } from '../src/signature.js';
-import { VerifyPool } from '../src/verify-pool.js';
+import { AUDIT_PRIORITY, VerifyPool } from '../src/verify-pool.js';
+import { threadsAtNice } from './helpers.js';
 import { vectorText } from './vectors.js';
 
 ed.hashes.sha512 = sha512;
@@ -395,6 +396,40 @@ describe('the verification threads', () => {
         message: 'no verification engine "gpu"; use libsodium or openssl',
       }),
     );
+    for (const priority of [-1, 20, 1.5, Number.NaN]) {
+      expect(() => new VerifyPool(1, undefined, priority), String(priority)).toThrow(
+        expect.objectContaining({
+          code: 'CUSTODY_BAD_INPUT',
+          message: `a verification pool's priority is 0 (the process's) to 19 (the lowest), not ${priority}`,
+        }),
+      );
+    }
+  });
+
+  test.runIf(process.platform === 'linux')('run their threads at the priority asked, on Linux', async () => {
+    const secret = generateSecretKey();
+    const key = parsePublicKey(publicKeyOf(secret)) as NonNullable<ReturnType<typeof parsePublicKey>>;
+    const message = utf8('m');
+    const sig = sign(secret, message);
+    const started = async (pool: VerifyPool) => {
+      // One check a thread: each has run its start by the time it answers.
+      expect(await Promise.all([pool.verify(key, message, sig), pool.verify(key, message, sig)])).toEqual([
+        true,
+        true,
+      ]);
+      return pool;
+    };
+    const before = threadsAtNice(AUDIT_PRIORITY);
+    const lowered = await started(new VerifyPool(2, undefined, AUDIT_PRIORITY));
+    const normal = await started(new VerifyPool(2));
+    try {
+      expect(AUDIT_PRIORITY).toBe(10);
+      // The two lowered threads, and not this thread nor the normal pool's.
+      expect(threadsAtNice(AUDIT_PRIORITY)).toBe(before + 2);
+      expect(threadsAtNice(0)).toBeGreaterThanOrEqual(3);
+    } finally {
+      await Promise.all([lowered.close(), normal.close()]);
+    }
   });
 
   test('refuse what is still waiting when stopped or when a thread dies, and every check after', async () => {
