@@ -175,7 +175,7 @@ export class KeySpace {
   wrote(key: string): void {
     this.written = true;
     const filter = this.filter;
-    if (filter !== undefined && filter.prefixes.some((p) => key.startsWith(p))) {
+    if (filter?.prefixes.some((p) => key.startsWith(p))) {
       filter.keys.add(key);
       filter.since?.push(key);
     }
@@ -185,10 +185,7 @@ export class KeySpace {
   private absent(key: string): boolean {
     const filter = this.filter;
     return (
-      filter !== undefined &&
-      filter.ready &&
-      filter.prefixes.some((p) => key.startsWith(p)) &&
-      !filter.keys.mayHave(key)
+      filter?.ready === true && filter.prefixes.some((p) => key.startsWith(p)) && !filter.keys.mayHave(key)
     );
   }
 
