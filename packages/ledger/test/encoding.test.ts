@@ -15,6 +15,31 @@ describe('strict byte encodings', () => {
     expect(await failsWith(() => fromBase64('AAE=', 3))).toBe('CUSTODY_BAD_INPUT');
   });
 
+  // Every well-formed spelling, the canonical one of its bytes or not: accepted
+  // exactly when encoding the bytes it decodes to gives it back.
+  const digit = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/');
+  const spelling = fc
+    .tuple(
+      fc.array(fc.string({ unit: digit, minLength: 4, maxLength: 4 }), { maxLength: 4 }),
+      fc.oneof(
+        fc.constant(''),
+        fc.string({ unit: digit, minLength: 2, maxLength: 2 }).map((d) => `${d}==`),
+        fc.string({ unit: digit, minLength: 3, maxLength: 3 }).map((d) => `${d}=`),
+      ),
+    )
+    .map(([groups, last]) => groups.join('') + last);
+  prop.prop([spelling])("base64: a spelling is accepted only if it is its bytes' canonical one", (text) => {
+    const canonical = Buffer.from(text, 'base64').toString('base64') === text;
+    let decoded: Uint8Array | undefined;
+    try {
+      decoded = fromBase64(text);
+    } catch {
+      decoded = undefined;
+    }
+    expect(decoded !== undefined).toBe(canonical);
+    if (decoded !== undefined) expect(toBase64(decoded)).toBe(text);
+  });
+
   prop.prop([fc.uint8Array({ maxLength: 100 })])('base64 and hex round-trip', (bytes) => {
     expect(fromBase64(toBase64(bytes))).toEqual(bytes);
     expect(fromHex(toHex(bytes))).toEqual(bytes);
