@@ -23,6 +23,18 @@ import {
 } from './saved-filters.js';
 
 type Bytes = Uint8Array;
+
+/**
+ * LevelDB's table files kept open (it keeps 10 of these for its own files).
+ * An open table is mapped into the process, its decompressed index held
+ * beside it, and every page a read touched stays in the process's RSS until
+ * the table is closed: with LevelDB's default of 1,000, a ledger's RSS grew
+ * with its size until it had 1,000 tables (about 2.5 × 10^6 entries). At
+ * 10^6 entries (382 tables), 200 took the mapped pages of a 10^6-event
+ * ingest from 86 to 62–74 MB at its end and of 20,000 random reads by 90 MB,
+ * with histories, bundles, reads and ingest as fast (BENCHMARKS.md, item 60).
+ */
+const MAX_OPEN_FILES = 200;
 type Sublevel = AbstractSublevel<Level<Bytes, Bytes>, string | Buffer | Uint8Array, Bytes, Bytes>;
 
 function openSublevel(db: Level<Bytes, Bytes>, name: string): Sublevel {
@@ -358,6 +370,7 @@ export class Store {
       valueEncoding: 'view',
       createIfMissing: create,
       errorIfExists: create,
+      maxOpenFiles: MAX_OPEN_FILES,
     });
     try {
       await db.open();
