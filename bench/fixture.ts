@@ -26,9 +26,22 @@ export interface FixtureMeta {
     readonly date: string;
     readonly seconds: number;
     readonly eventsPerSecond: number;
-    /** RSS in MB before the ingest, and after each tenth of it. */
+    /**
+     * RSS in MB before the ingest, and over each tenth of it: the median of
+     * what was sampled after every chunk of that tenth (one sample moved by
+     * 10–25 MB from the next; fixtures built before 2026-12-03's thirteenth
+     * session hold one sample at the end of each tenth).
+     */
     readonly rssStartMB: number;
     readonly rssMB: number[];
+    /** The highest RSS sampled, after any chunk. */
+    readonly rssPeakMB?: number;
+    /**
+     * The tenths' medians split (Linux): anonymous memory (heaps, malloc's)
+     * and mapped files (LevelDB's open tables, the code).
+     */
+    readonly rssAnonMB?: number[];
+    readonly rssFileMB?: number[];
     /** The malloc the build ran with: glibc's, or jemalloc through LD_PRELOAD (see BENCHMARKS.md). */
     readonly malloc?: 'glibc' | 'jemalloc';
   };
@@ -40,6 +53,17 @@ export const fixtureDir = (size: number) => join(BENCH_DIR, `fixture-${size}`);
 export function readFixture(size: number): FixtureMeta | undefined {
   const file = join(fixtureDir(size), 'fixture.json');
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as FixtureMeta) : undefined;
+}
+
+const median = (values: readonly number[]) =>
+  Math.round([...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] ?? 0);
+
+/** This process's resident memory in MB, anonymous and file-backed (/proc/self/status; 0 where there is none). */
+function rssSplit(): { anon: number; file: number } {
+  const status = existsSync('/proc/self/status') ? readFileSync('/proc/self/status', 'utf8') : '';
+  const mb = (field: string) =>
+    Math.round(Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024);
+  return { anon: mb('RssAnon'), file: mb('RssFile') };
 }
 
 /**
@@ -56,6 +80,10 @@ export async function buildFixture(size: number, log = console.log): Promise<Fix
   const serials: string[] = [];
   const rssStartMB = Math.round(process.memoryUsage().rss / 2 ** 20);
   const rssMB: number[] = [];
+  const rssAnonMB: number[] = [];
+  const rssFileMB: number[] = [];
+  let rssPeakMB = rssStartMB;
+  let tenth: { rss: number[]; anon: number[]; file: number[] } = { rss: [], anon: [], file: [] };
   let rawBytes = 0;
   let seconds = 0;
   let events = 0;
@@ -67,11 +95,19 @@ export async function buildFixture(size: number, log = console.log): Promise<Fix
     rawBytes += chunk.rawBytes;
     events += chunk.events;
     seconds += chunk.seconds;
+    const m = process.memoryUsage();
+    const { anon, file } = rssSplit();
+    tenth.rss.push(m.rss / 2 ** 20);
+    tenth.anon.push(anon);
+    tenth.file.push(file);
+    rssPeakMB = Math.max(rssPeakMB, Math.round(m.rss / 2 ** 20));
     if (ledger.size >= nextTenth) {
-      const m = process.memoryUsage();
-      rssMB.push(Math.round(m.rss / 2 ** 20));
+      rssMB.push(median(tenth.rss));
+      rssAnonMB.push(median(tenth.anon));
+      rssFileMB.push(median(tenth.file));
+      tenth = { rss: [], anon: [], file: [] };
       log(
-        `  ${ledger.size.toLocaleString('en')} entries, ${Math.round(events / seconds)} events/s, RSS ${rssMB.at(-1)} MB (JS heap ${Math.round(m.heapUsed / 2 ** 20)} of ${Math.round(m.heapTotal / 2 ** 20)} MB, buffers ${Math.round(m.arrayBuffers / 2 ** 20)} MB)`,
+        `  ${ledger.size.toLocaleString('en')} entries, ${Math.round(events / seconds)} events/s, RSS over the tenth ${rssMB.at(-1)} MB median (anonymous ${rssAnonMB.at(-1)}, files ${rssFileMB.at(-1)}), peak so far ${rssPeakMB}; JS heap now ${Math.round(m.heapUsed / 2 ** 20)} of ${Math.round(m.heapTotal / 2 ** 20)} MB, buffers ${Math.round(m.arrayBuffers / 2 ** 20)} MB`,
       );
       while (nextTenth <= ledger.size) nextTenth += size / 10;
     }
@@ -89,6 +125,9 @@ export async function buildFixture(size: number, log = console.log): Promise<Fix
       eventsPerSecond: events / seconds,
       rssStartMB,
       rssMB,
+      rssPeakMB,
+      rssAnonMB,
+      rssFileMB,
       malloc: mallocInUse(),
     },
   };
