@@ -160,9 +160,7 @@ export class KeySpace {
     filter.since = undefined;
     try {
       for (const prefix of filter.prefixes) {
-        // Large reads (highWaterMarkBytes is classic-level's, 16 KB by default):
-        // each waits for the event loop, which a busy ledger keeps busy.
-        const options = { ...range(prefix), keyEncoding: 'utf8', highWaterMarkBytes: 1 << 20 } as const;
+        const options = { ...range(prefix), keyEncoding: 'utf8', highWaterMarkBytes: READ_BYTES } as const;
         const keys = this.sublevel.keys<string>(options);
         try {
           // Stopped between reads, not by closing the store under one: a read the
@@ -256,6 +254,14 @@ export class KeySpace {
 
 /** Keys a filter's scan reads at a time (see filterAbsentKeys). */
 const SCAN = 20_000;
+
+/**
+ * The most a scan's read takes from LevelDB at once: classic-level's
+ * `highWaterMarkBytes` (16 KB by default, and not in abstract-level's
+ * types). Each read waits for the event loop, which a busy ledger or an
+ * audit keeps busy.
+ */
+const READ_BYTES = 1 << 20;
 
 /** The keys of a key space that start with `prefix`, as text. */
 const range = (prefix: string) =>
@@ -556,8 +562,7 @@ export class Store {
    * iterator's hops, and a trip to LevelDB every 16 KB).
    */
   async *scanLeaves(count: number): AsyncGenerator<[index: number, leaf: Bytes][]> {
-    // highWaterMarkBytes is classic-level's (16 KB by default), not in abstract-level's types.
-    const options = { values: true, highWaterMarkBytes: 1 << 20 };
+    const options = { values: true, highWaterMarkBytes: READ_BYTES };
     const leaves = this.leaves.iterator(options);
     let next = leaves.nextv(count);
     try {
