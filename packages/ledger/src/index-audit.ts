@@ -61,15 +61,17 @@ export class IndexAudit {
     const problem = await this.flush();
     if (problem !== undefined) return problem;
     let stored = 0;
-    for await (const [key, value] of this.space.iterate('')) {
-      if (!OVERWRITTEN.has(key[0] as string)) {
-        stored++;
-        continue;
+    for await (const rows of this.space.iterate('')) {
+      for (const [key, value] of rows) {
+        if (!OVERWRITTEN.has(key[0] as string)) {
+          stored++;
+          continue;
+        }
+        const expected = this.latest.get(key);
+        if (expected === undefined) return orphan(key, size);
+        if (expected.value !== value) return wrong(expected, value);
+        this.latest.delete(key);
       }
-      const expected = this.latest.get(key);
-      if (expected === undefined) return orphan(key, size);
-      if (expected.value !== value) return wrong(expected, value);
-      this.latest.delete(key);
     }
     for (const expected of this.latest.values()) return missing(expected);
     // Every entry the log wrote once is there (flush checked each); more means one was added.
@@ -104,12 +106,15 @@ export class IndexAudit {
 
   /** Finds the write-once index entry that no entry of the log wrote. */
   private async findAdded(size: number): Promise<AuditProblem> {
-    for await (const [key, value] of this.space.iterate('')) {
-      if (OVERWRITTEN.has(key[0] as string)) continue;
-      const claimed = claimedIndex(key, value);
-      const source = claimed === undefined || claimed >= size ? undefined : await this.eventAt(claimed);
-      const written = source === undefined ? [] : this.writesOf(source.event, source.hash, claimed as number);
-      if (!written.some((w) => w.key === key && holds(w, value))) return orphan(key, claimed ?? size);
+    for await (const rows of this.space.iterate('')) {
+      for (const [key, value] of rows) {
+        if (OVERWRITTEN.has(key[0] as string)) continue;
+        const claimed = claimedIndex(key, value);
+        const source = claimed === undefined || claimed >= size ? undefined : await this.eventAt(claimed);
+        const written =
+          source === undefined ? [] : this.writesOf(source.event, source.hash, claimed as number);
+        if (!written.some((w) => w.key === key && holds(w, value))) return orphan(key, claimed ?? size);
+      }
     }
     throw new Error('more index entries are stored than the log wrote, yet each matches an entry');
   }

@@ -5,7 +5,7 @@ import { Level } from 'level';
 import { afterAll } from 'vitest';
 import { canonicalJson } from '../src/canonical.js';
 import { CustodyError } from '../src/errors.js';
-import { indexKey } from '../src/store.js';
+import { indexKey, type Store } from '../src/store.js';
 
 // Registered while the file is collected: vitest ignores a hook registered
 // inside a running test, and most folders are made there (each such test
@@ -68,4 +68,25 @@ export function threadsAtNice(nice: number): number {
     }
   }
   return count;
+}
+
+/** The state of a store that holds no entries: for tests that commit rows only. */
+export const STORE_STATE = {
+  version: 1,
+  origin: 'custody.test/log',
+  logVkey: 'custody.test/log+00000000+AA',
+  size: 0,
+  frontier: [],
+  lastLeafHash: new Uint8Array(32),
+  checkpoint: '',
+} as const;
+
+/** Commits `keys` into the custody space, each with the value "value of KEY". */
+export async function write(store: Store, keys: readonly string[]): Promise<void> {
+  const space = store.space('custody');
+  const state = await store.readState();
+  await store.commit(
+    { firstIndex: state?.size ?? 0, leaves: [], subtrees: [], state: state ?? STORE_STATE },
+    keys.map((key) => ({ space, key, value: `value of ${key}` })),
+  );
 }

@@ -5,7 +5,7 @@ import { describe, expect, test, vi } from 'vitest';
 import { KeyFilter } from '../src/key-filter.js';
 import { Ledger } from '../src/ledger.js';
 import { KeySpace, Store } from '../src/store.js';
-import { rawDb, tempDir } from './helpers.js';
+import { rawDb, STORE_STATE, tempDir, write } from './helpers.js';
 import { castOf, LICENCE_BODY, World } from './world.js';
 
 describe('KeyFilter', () => {
@@ -66,17 +66,6 @@ describe('KeyFilter', () => {
   });
 });
 
-/** A store with one key space, `stored` written into it by commits, reopened, and the space filtered on `s\0`. */
-/** Commits `keys` into the custody space, each with the value "value of KEY". */
-async function write(store: Store, keys: readonly string[]): Promise<void> {
-  const space = store.space('custody');
-  const state = await store.readState();
-  await store.commit(
-    { firstIndex: state?.size ?? 0, leaves: [], subtrees: [], state: state ?? STATE },
-    keys.map((key) => ({ space, key, value: `value of ${key}` })),
-  );
-}
-
 /** A store whose last close saved a filter (on `s\0`) holding "s\0P\0one". */
 async function savedFilterIn(): Promise<string> {
   const { dir, store, ready } = await filteredSpace(['s\u0000P\u0000one']);
@@ -97,6 +86,7 @@ async function reopenFiltered(dir: string, prefixes = ['s\u0000']) {
 /** Closes a store's LevelDB without Store.close: as a process that stopped without closing. */
 const crash = (store: Store) => (store as unknown as { db: { close(): Promise<void> } }).db.close();
 
+/** A store with one key space, `stored` written into it by commits, reopened, and the space filtered on `s\0`. */
 async function filteredSpace(stored: readonly string[]) {
   const dir = tempDir();
   const first = await Store.open(dir, true);
@@ -107,16 +97,6 @@ async function filteredSpace(stored: readonly string[]) {
   const ready = space.filterAbsentKeys(['s\u0000'], stored.length);
   return { dir, store, space, ready };
 }
-
-const STATE = {
-  version: 1,
-  origin: 'custody.test/log',
-  logVkey: 'custody.test/log+00000000+AA',
-  size: 0,
-  frontier: [],
-  lastLeafHash: new Uint8Array(32),
-  checkpoint: '',
-} as const;
 
 describe('a key space filtered for absent keys', () => {
   test('reads what was stored before, during and after the scan, and answers absent keys without LevelDB', async () => {
@@ -265,7 +245,7 @@ describe('a key space filtered for absent keys', () => {
     await ready;
     expect(() => space.filterAbsentKeys(['s\u0000'], 1)).toThrow(/before its first write/);
     const other = store.space('other');
-    await store.commit({ firstIndex: 0, leaves: [], subtrees: [], state: STATE }, [
+    await store.commit({ firstIndex: 0, leaves: [], subtrees: [], state: STORE_STATE }, [
       { space: other, key: 'k', value: 'v' },
     ]);
     expect(() => other.filterAbsentKeys(['k'], 1)).toThrow(/before its first write/);
