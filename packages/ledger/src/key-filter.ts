@@ -132,6 +132,10 @@ export class KeyFilter {
       if (capacity === undefined || held === undefined || words === undefined) return undefined;
       // A power of two of words, all of them there.
       if (words === 0 || (words & (words - 1)) !== 0 || at + words * 4 > bytes.byteLength) return undefined;
+      // As `add` leaves a segment: some capacity, at least ten bits for each key of it, no more keys
+      // than it. A capacity of 0 would make every add a new segment, one too large for its words a
+      // next segment of any size.
+      if (capacity === 0 || held > capacity || words * 32 < capacity * BITS_PER_KEY) return undefined;
       const bits = new Uint32Array(words);
       if (LITTLE_ENDIAN) {
         new Uint8Array(bits.buffer).set(bytes.subarray(at, at + words * 4));

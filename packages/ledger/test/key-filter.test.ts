@@ -57,6 +57,18 @@ describe('KeyFilter', () => {
     const words = new Uint8Array(bytes);
     new DataView(words.buffer).setUint32(12, 3, true); // three words: not a power of two
     expect(KeyFilter.fromBytes(words)).toBeUndefined();
+    // A segment's header (capacity, count, words at 4, 8, 12) that `add` could not have left.
+    const header = (capacity: number, count: number) => {
+      const changed = new Uint8Array(bytes);
+      const view = new DataView(changed.buffer);
+      view.setUint32(4, capacity, true);
+      view.setUint32(8, count, true);
+      return KeyFilter.fromBytes(changed);
+    };
+    expect(header(65_536, 65_536)).toBeDefined();
+    expect(header(0, 0)).toBeUndefined(); // every add would start a segment
+    expect(header(65_536, 65_537)).toBeUndefined(); // more keys than it holds
+    expect(header(2 ** 31, 0)).toBeUndefined(); // fewer than ten bits a key: its next segment, gigabytes
   });
 
   test('holds a little over ten bits a key at its expected size', () => {
