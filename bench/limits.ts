@@ -5,13 +5,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import {
-  AUDIT_PRIORITY,
-  type PublicKey,
-  parsePublicKey,
-  type VerifyEngine,
-  VerifyPool,
-} from '@custody/ledger';
+import { type PublicKey, parsePublicKey, type VerifyEngine, VerifyPool } from '@custody/ledger';
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { Level } from 'level';
@@ -197,7 +191,7 @@ export async function signedWriteFloor(): Promise<number> {
  */
 export async function auditFloor(dir: string): Promise<number> {
   const { key, privateKey } = floorKey();
-  const pool = new VerifyPool(undefined, undefined, AUDIT_PRIORITY);
+  const pool = VerifyPool.forAudit();
   await pool.verify(key, Buffer.of(0), cryptoSign(null, Buffer.of(0), privateKey)); // the threads started
   const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
   const leaves = db.sublevel<Uint8Array, Uint8Array>('leaves', {

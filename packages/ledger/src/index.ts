@@ -148,7 +148,7 @@ export {
   tilesOf,
 } from './tiles.js';
 export { formatTlogProof, parseTlogProof, type TlogProof } from './tlog-proof.js';
-export { AUDIT_PRIORITY, type VerifyEngine, VerifyPool } from './verify-pool.js';
+export { type VerifyEngine, VerifyPool } from './verify-pool.js';
 export {
   LevelWitnessStore,
   Witness,

@@ -52,7 +52,7 @@ import { type Admitted, admit, badSignature, Submission } from './sequencer.js';
 import type { PublicKey } from './signature.js';
 import type { ExtraWrite, KeySpace } from './store.js';
 import type { TileAddress } from './tiles.js';
-import { AUDIT_PRIORITY, VerifyPool } from './verify-pool.js';
+import { VerifyPool } from './verify-pool.js';
 
 export type Outcome =
   | { readonly ok: true; readonly receipt: Receipt; readonly duplicate: boolean }
@@ -717,7 +717,7 @@ export class Ledger {
     const firstIndexProblem = (p: AuditProblem | undefined) => {
       if (p !== undefined && (indexProblem === undefined || p.index < indexProblem.index)) indexProblem = p;
     };
-    const pool = new VerifyPool(undefined, undefined, AUDIT_PRIORITY);
+    const pool = VerifyPool.forAudit();
     const verify = verifyMessageOn(pool);
     // Not async: everything but the signature is checked here, in log order,
     // before the next entry; the signature answers from the pool's threads.

@@ -24,6 +24,8 @@ import {
 
 type Bytes = Uint8Array;
 
+type Sublevel = AbstractSublevel<Level<Bytes, Bytes>, string | Buffer | Uint8Array, Bytes, Bytes>;
+
 /**
  * LevelDB's table files kept open (it keeps 10 of these for its own files).
  * An open table is mapped into the process, its decompressed index held
@@ -35,7 +37,6 @@ type Bytes = Uint8Array;
  * with histories, bundles, reads and ingest as fast (BENCHMARKS.md, item 60).
  */
 const MAX_OPEN_FILES = 200;
-type Sublevel = AbstractSublevel<Level<Bytes, Bytes>, string | Buffer | Uint8Array, Bytes, Bytes>;
 
 function openSublevel(db: Level<Bytes, Bytes>, name: string): Sublevel {
   return db.sublevel<Bytes, Bytes>(name, { keyEncoding: 'view', valueEncoding: 'view' });

@@ -213,6 +213,11 @@ export class VerifyPool {
     this.threads = Array.from({ length: size }, () => this.start(sodium, priority));
   }
 
+  /** A pool for an audit: a thread a core, at AUDIT_PRIORITY (see the constructor). */
+  static forAudit(): VerifyPool {
+    return new VerifyPool(undefined, undefined, AUDIT_PRIORITY);
+  }
+
   /**
    * True only if `signature` is valid for `message` under `key` by the strict
    * rule. Rejects only if a worker fails, never for a bad signature.

@@ -2,7 +2,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import {
   type Assessment,
-  AUDIT_PRIORITY,
   type Bundle,
   type BundleVerification,
   CHAIN_START,
@@ -489,7 +488,7 @@ async function auditNode(
   const checker = new EventChecker();
   // Signatures are checked on worker threads while this thread reads and
   // checks the entries after them, and the next page is fetched.
-  const pool = new VerifyPool(undefined, undefined, AUDIT_PRIORITY);
+  const pool = VerifyPool.forAudit();
   const verify = verifyMessageOn(pool);
   let frontier: Frontier = EMPTY_FRONTIER;
   let prev = CHAIN_START;
