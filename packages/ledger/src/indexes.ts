@@ -29,6 +29,38 @@ const hex16 = (n: number) => n.toString(16).padStart(16, '0');
  */
 export const MOSTLY_NEW: readonly string[] = [`s${SEP}`, `h${SEP}`, `l${SEP}`];
 
+/**
+ * The writes of groups sequenced but not yet on disk, newest value per key:
+ * the next group is admitted on the state they leave while they are written.
+ * A key is dropped once the group that last wrote it is written, or is not.
+ */
+export class UnwrittenWrites {
+  private readonly values = new Map<string, { readonly value: string | undefined; readonly group: object }>();
+
+  add(group: object, writes: readonly ExtraWrite[]): void {
+    for (const w of writes) if (readByAdmission(w.key)) this.values.set(w.key, { value: w.value, group });
+  }
+
+  /** After the group's batch settled, written or not: its values are the store's now, or never will be. */
+  drop(group: object, writes: readonly ExtraWrite[]): void {
+    for (const w of writes) {
+      if (readByAdmission(w.key) && this.values.get(w.key)?.group === group) this.values.delete(w.key);
+    }
+  }
+
+  has(key: string): boolean {
+    return this.values.has(key);
+  }
+
+  get(key: string): string | undefined {
+    return this.values.get(key)?.value;
+  }
+}
+
+/** Index rows, most of a group's writes, are read by histories only, never by admission. */
+const INDEX_ROW = `i${SEP}`;
+const readByAdmission = (key: string) => !key.startsWith(INDEX_ROW);
+
 export interface EventRef {
   readonly index: number;
   readonly hash: string;
@@ -59,6 +91,8 @@ export class CustodyState {
      * put back a party the commit had just changed (a revoked key, valid again).
      */
     private readonly fillCache = false,
+    /** Writes of earlier groups still being written: they come before `committed` and the store. */
+    private readonly unwritten?: UnwrittenWrites,
   ) {}
 
   /**
@@ -70,7 +104,10 @@ export class CustodyState {
     // Not the parties held in memory: a party's record lies deep in LevelDB's
     // levels, and a read that finds it there costs a compaction (see MOSTLY_NEW).
     const wanted = [...new Set(events.flatMap(keysReadBy))].filter(
-      (k) => !this.fetched.has(k) && !(k.startsWith(PARTY) && this.committed.has(k.slice(PARTY.length))),
+      (k) =>
+        !this.fetched.has(k) &&
+        this.unwritten?.has(k) !== true &&
+        !(k.startsWith(PARTY) && this.committed.has(k.slice(PARTY.length))),
     );
     if (wanted.length === 0) return;
     const values = await this.space.getMany(wanted);
@@ -78,13 +115,17 @@ export class CustodyState {
   }
 
   private read(key: string): Promise<string | undefined> | string | undefined {
+    if (this.unwritten?.has(key)) return this.unwritten.get(key);
     return this.fetched.has(key) ? this.fetched.get(key) : this.space.get(key);
   }
 
   async party(id: string): Promise<Party | undefined> {
-    const pending = this.parties.get(id) ?? this.committed.get(id);
-    if (pending !== undefined) return pending;
-    const party = storedParty(id, await this.read(partyKey(id)));
+    const key = partyKey(id);
+    const known =
+      this.parties.get(id) ??
+      (this.unwritten?.has(key) ? storedParty(id, this.unwritten.get(key)) : this.committed.get(id));
+    if (known !== undefined || this.unwritten?.has(key)) return known;
+    const party = storedParty(id, await this.read(key));
     if (party !== undefined && this.fillCache) this.committed.set(id, party);
     return party;
   }
@@ -143,7 +184,7 @@ export class CustodyState {
       put(`l${SEP}${event.subject.licence}`, event.signer);
     }
     const at = hex16(index);
-    for (const [key, next] of indexRowsOf(event)) put(`i${SEP}${key}${SEP}${at}`, next.join(SEP));
+    for (const [key, next] of indexRowsOf(event)) put(`${INDEX_ROW}${key}${SEP}${at}`, next.join(SEP));
   }
 
   /**
@@ -281,6 +322,6 @@ export function indexRowsIn(writes: readonly ExtraWrite[], family: string): [str
 /** The index keys a group's writes add rows under (see `record`). */
 export function indexKeysIn(writes: readonly ExtraWrite[]): Set<string> {
   const keys = new Set<string>();
-  for (const w of writes) if (w.key.startsWith(`i${SEP}`)) keys.add(w.key.slice(2, w.key.lastIndexOf(SEP)));
+  for (const w of writes) if (w.key.startsWith(INDEX_ROW)) keys.add(w.key.slice(2, w.key.lastIndexOf(SEP)));
   return keys;
 }

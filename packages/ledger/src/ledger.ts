@@ -41,9 +41,10 @@ import {
   indexRowsIn,
   MOSTLY_NEW,
   storedParties,
+  UnwrittenWrites,
 } from './indexes.js';
 import { decodeLeaf, type LeafEntry } from './leaf.js';
-import { Log, type StoredEntry } from './log.js';
+import { type AppendResult, Log, type StoredEntry } from './log.js';
 import type { Hash } from './merkle.js';
 import { EntryCache, IndexFamilyCache, IndexScanCache } from './read-cache.js';
 import type { Receipt } from './receipt.js';
@@ -91,6 +92,8 @@ export class Ledger {
   private closing = false;
   /** Parties as committed, so admission reads LevelDB once per party, not once per event. */
   private readonly parties = new Map<string, Party>();
+  /** The custody writes of groups sequenced and still being written, which the next group is admitted on. */
+  private readonly unwritten = new UnwrittenWrites();
   /** What histories read again and again (see read-cache.ts). */
   private readonly scans = new IndexScanCache<IndexRow>();
   /** Every correction row (up to 100,000: about 12 MB), so that a history asks the store for none. */
@@ -149,8 +152,7 @@ export class Ledger {
     const log = await Log.open(dir, options.secretKey === undefined ? {} : { secretKey: options.secretKey });
     const ledger = new Ledger(log, log.space('custody'), options.clock ?? (() => new Date()));
     if (log.size > 0) {
-      const genesis = toEventEntry(await log.heldEntry(0));
-      if (genesis.event.type === 'ledger.genesis') ledger.policy = genesis.event.body.policy;
+      await ledger.readPolicy();
       // A history starts each signature check as its entry is read, under the
       // key its signer has now (see startVerifying); with the parties in
       // memory from the start, the first histories after a restart do too,
@@ -160,6 +162,12 @@ export class Ledger {
         ledger.parties.set(party.id, party);
     }
     return ledger;
+  }
+
+  /** The genesis policy, from the log's first entry. */
+  private async readPolicy(): Promise<void> {
+    const genesis = toEventEntry(await this.log.heldEntry(0));
+    if (genesis.event.type === 'ledger.genesis') this.policy = genesis.event.body.policy;
   }
 
   get origin(): string {
@@ -199,7 +207,19 @@ export class Ledger {
    * Groups are sequenced one at a time, in call order.
    */
   submit(inputs: readonly (unknown | Submission)[]): Promise<Outcome[]> {
-    const run = this.tail.then(() => this.submitNow(inputs));
+    return this.sequence(inputs).then((group) => group.outcomes);
+  }
+
+  /**
+   * `submit` in two steps: resolves once the group is sequenced (admitted
+   * against every group sequenced before it, its entries placed after
+   * theirs), with its outcomes to come once its batch is written, or is not.
+   * A caller may sequence the next group while one is written: the fsync of
+   * one group then overlaps the admission of the next. Should a group's write
+   * fail, the groups sequenced after it fail too, with nothing written.
+   */
+  sequence(inputs: readonly (unknown | Submission)[]): Promise<{ readonly outcomes: Promise<Outcome[]> }> {
+    const run = this.tail.then(() => this.sequenceNow(inputs));
     this.tail = run.catch(() => undefined);
     return run;
   }
@@ -295,7 +315,7 @@ export class Ledger {
     const forged = await firstBadSignature(Number.POSITIVE_INFINITY);
     if (forged !== undefined) throw forged;
     const writes = state.takeWrites();
-    let result: Awaited<ReturnType<Log['appendVerified']>>;
+    let result: AppendResult;
     try {
       result = await this.log.appendVerified(leaves, checkpoint, () => writes, prefixProof);
     } catch (e) {
@@ -303,7 +323,7 @@ export class Ledger {
       throw e;
     }
     for (const p of state.changedParties()) this.parties.set(p.id, p);
-    this.readCachesFollow(first, writes);
+    this.readCachesFollow(first, result.size, writes);
     this.policy = policy;
     return result.size;
   }
@@ -367,14 +387,16 @@ export class Ledger {
     }
   }
 
-  private async submitNow(inputs: readonly unknown[]): Promise<Outcome[]> {
-    // Indices are assigned from the size: it must be the size on disk.
+  private async sequenceNow(inputs: readonly unknown[]): Promise<{ outcomes: Promise<Outcome[]> }> {
+    // Indices are assigned from the size the staged groups leave: after a failed write, the size on disk.
     await this.log.settle();
-    const state = new CustodyState(this.space, this.parties, true);
+    // A genesis whose write reported a failure may have landed all the same.
+    if (this.policy === undefined && this.log.nextIndex > 0) await this.readPolicy();
+    const state = new CustodyState(this.space, this.parties, true, this.unwritten);
     const now = this.clock();
-    const firstIndex = this.log.size;
+    const firstIndex = this.log.nextIndex;
     const accepted: Admitted[] = [];
-    const results: ({ index: number; hash: string; duplicate: boolean } | CustodyError)[] = [];
+    const results: Admission[] = [];
     // Read and parse every submission first, so the group's index reads go out together.
     const read = inputs.map((input) => {
       try {
@@ -411,44 +433,70 @@ export class Ledger {
         results.push(e);
       }
     }
-
-    let writeError: CustodyError | undefined;
-    let appended: readonly Hash[] = [];
-    if (accepted.length > 0) {
-      const received = now.toISOString();
-      const writes = state.takeWrites();
-      try {
-        appended = (
-          await this.log.append(
-            accepted.map((a) => ({
-              received,
-              event: a.event as unknown as JsonObject,
-              sig: a.sig,
-              eventJson: a.json,
-            })),
-            () => writes,
-          )
-        ).leafHashes;
-        const genesis = accepted[0]?.event;
-        if (genesis?.type === 'ledger.genesis') this.policy = genesis.body.policy;
-        for (const p of state.changedParties()) this.parties.set(p.id, p);
-        this.readCachesFollow(firstIndex, writes);
-      } catch (e) {
-        // The batch may have landed even so: forget what is cached, read it again.
-        this.parties.clear();
-        writeError =
-          e instanceof CustodyError
-            ? e
-            : new CustodyError('CUSTODY_STORAGE', 'the write failed; try again', 503);
-      }
+    if (accepted.length === 0) {
+      // A duplicate may name an entry of a group still being written: its receipt waits for that write.
+      return { outcomes: this.log.allWritten().then(() => this.answer(results, undefined)) };
     }
 
-    const checkpoint = this.log.checkpoint;
-    const size = this.log.size;
-    const receipted = results.filter(
-      (r): r is { index: number; hash: string; duplicate: boolean } =>
-        !(r instanceof CustodyError) && (writeError === undefined || r.index < firstIndex),
+    const received = now.toISOString();
+    const writes = state.takeWrites();
+    const entries = accepted.map((a) => ({
+      received,
+      event: a.event as unknown as JsonObject,
+      sig: a.sig,
+      eventJson: a.json,
+    }));
+    // Until the write settles, the next group is admitted on these writes.
+    const group = {};
+    this.unwritten.add(group, writes);
+    let written: Promise<AppendResult>;
+    try {
+      ({ written } = await this.log.stage(entries, () => writes));
+    } catch (e) {
+      // Nothing was staged: the group fails whole, and the next is sequenced as if it never came.
+      this.unwritten.drop(group, writes);
+      const error = storageError(e);
+      return { outcomes: this.log.allWritten().then(() => this.answer(results, { firstIndex, error })) };
+    }
+    const genesis = accepted[0]?.event;
+    if (genesis?.type === 'ledger.genesis') this.policy = genesis.body.policy;
+    const outcomes = written.then(
+      (result) => {
+        for (const p of state.changedParties()) this.parties.set(p.id, p);
+        this.readCachesFollow(firstIndex, result.size, writes);
+        this.unwritten.drop(group, writes);
+        return this.answer(results, { firstIndex, result });
+      },
+      (e: unknown) => {
+        // The batch may have landed even so: forget what is cached, read it again.
+        this.parties.clear();
+        if (firstIndex === 0) this.policy = undefined;
+        this.unwritten.drop(group, writes);
+        return this.answer(results, { firstIndex, error: storageError(e) });
+      },
     );
+    return { outcomes };
+  }
+
+  /**
+   * The outcomes of a sequenced group, once its write settled: a receipt
+   * for each entry admitted or found again, except that nothing of a failed
+   * write, nor any entry not written yet, gets one.
+   */
+  private async answer(
+    results: readonly Admission[],
+    write:
+      | undefined
+      | { readonly firstIndex: number; readonly result: AppendResult }
+      | { readonly firstIndex: number; readonly error: CustodyError },
+  ): Promise<Outcome[]> {
+    const appended = write !== undefined && 'result' in write ? write.result : undefined;
+    const checkpoint = appended?.checkpoint ?? this.log.checkpoint;
+    const size = appended?.size ?? this.log.size;
+    const failed = write !== undefined && 'error' in write ? write.error : undefined;
+    const unwritten = (index: number) =>
+      index >= size || (failed !== undefined && index >= (write?.firstIndex ?? size));
+    const receipted = results.filter((r): r is Placed => !(r instanceof CustodyError) && !unwritten(r.index));
     // One read for every proof of the group; leaf hashes of new entries come from the append.
     const proofs = await this.log.inclusionProofs(
       receipted.map((r) => r.index),
@@ -456,12 +504,8 @@ export class Ledger {
     );
     const leafHashes = new Map<number, Hash>();
     for (const r of receipted) {
-      leafHashes.set(
-        r.index,
-        r.index >= firstIndex
-          ? (appended[r.index - firstIndex] as Hash)
-          : (await this.log.entry(r.index)).leafHash,
-      );
+      const own = appended === undefined ? undefined : appended.leafHashes[r.index - appended.firstIndex];
+      leafHashes.set(r.index, own ?? (await this.log.entry(r.index)).leafHash);
     }
     // A group's proofs share their upper levels (the same hash objects): each is encoded once.
     const encoded = new Map<Hash, string>();
@@ -475,8 +519,7 @@ export class Ledger {
     };
     return results.map((r): Outcome => {
       if (r instanceof CustodyError) return { ok: false, error: r };
-      // Nothing of a failed group was written; only receipts of earlier entries stand.
-      if (writeError !== undefined && r.index >= firstIndex) return { ok: false, error: writeError };
+      if (unwritten(r.index)) return { ok: false, error: failed ?? notWritten() };
       return {
         ok: true,
         duplicate: r.duplicate,
@@ -623,10 +666,10 @@ export class Ledger {
     }
   }
 
-  /** A group from `first` to the size now was written with `writes`: the read caches take it in. */
-  private readCachesFollow(first: number, writes: readonly ExtraWrite[]): void {
-    this.scans.committed(first, this.log.size, () => indexKeysIn(writes));
-    this.corrections.committed(first, this.log.size, indexRowsIn(writes, this.corrections.family));
+  /** A group from `first` to `size` was written with `writes`: the read caches take it in. */
+  private readCachesFollow(first: number, size: number, writes: readonly ExtraWrite[]): void {
+    this.scans.committed(first, size, () => indexKeysIn(writes));
+    this.corrections.committed(first, size, indexRowsIn(writes, this.corrections.family));
   }
 
   /** The index rows under a key below `size`, from the read caches or the store. */
@@ -766,6 +809,32 @@ export class Ledger {
     await verifier?.close();
     await this.log.close();
   }
+}
+
+/** An entry a group admitted or found again, placed in the log. */
+interface Placed {
+  readonly index: number;
+  readonly hash: string;
+  readonly duplicate: boolean;
+}
+
+/** What admission made of one submission of a group. */
+type Admission = Placed | CustodyError;
+
+/** A failed write as its submitters are told it. */
+function storageError(e: unknown): CustodyError {
+  return e instanceof CustodyError
+    ? e
+    : new CustodyError('CUSTODY_STORAGE', 'the write failed; try again', 503);
+}
+
+/** For a duplicate of an entry whose group's write failed after it was found. */
+function notWritten(): CustodyError {
+  return new CustodyError(
+    'CUSTODY_STORAGE',
+    'storage failed while writing the entry this repeats; send the same signed events again',
+    503,
+  );
 }
 
 /** What a mirror answers for what it cannot serve before it has caught up. */

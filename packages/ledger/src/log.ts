@@ -2,8 +2,11 @@
  * The Log: an append-only, hash-chained RFC 9162 Merkle log in one folder,
  * knowing nothing of custody. Appends are sequenced one group at a time; each
  * group is one durable batch and one new signed checkpoint, and nothing is
- * reported appended before the batch is on disk. The custody Ledger builds on
- * it and adds its own indexes to the same batch.
+ * reported appended before the batch is on disk. A group is staged (placed
+ * after every group staged before it, its checkpoint signed) while the one
+ * before it is still being written, and the batches go to the store one at a
+ * time, in order. The custody Ledger builds on it and adds its own indexes to
+ * the same batch.
  */
 
 import { type AuditOptions, type AuditReport, auditStore } from './audit.js';
@@ -43,6 +46,18 @@ export interface StoredEntry {
   readonly eventJson: string;
 }
 
+/** A group placed after every group staged before it; `written` settles once its batch is on disk, or is not. */
+export interface StagedAppend {
+  readonly firstIndex: number;
+  readonly written: Promise<AppendResult>;
+}
+
+/** The tree as it will be once every staged group is written. */
+interface StagedTree {
+  readonly frontier: Frontier;
+  readonly lastLeafHash: Hash;
+}
+
 export interface AppendResult {
   /** Index of the first appended entry; the group occupies [firstIndex, firstIndex + leafHashes.length). */
   readonly firstIndex: number;
@@ -71,6 +86,18 @@ export interface CreateOptions extends OpenOptions {
   readonly secretKey: Uint8Array;
 }
 
+/** A group ready to write: its leaves, and the tree and checkpoint they make. */
+interface Group {
+  readonly firstIndex: number;
+  readonly leaves: readonly Uint8Array[];
+  readonly leafHashes: readonly Hash[];
+  readonly frontier: Frontier;
+  readonly created: readonly StoredSubtree[];
+  readonly checkpoint: string;
+  readonly lastLeafHash: Hash;
+  readonly prefixProof?: readonly Hash[] | undefined;
+}
+
 export class Log {
   private state: LedgerState;
   private frontier: Frontier;
@@ -78,9 +105,18 @@ export class Log {
   private readonly recent = new RecentSubtrees(16_384);
   /** The size of the tree this log serves (see `checkpoint`). */
   private served: number;
-  /** Appends wait on this, so groups are sequenced one at a time in call order. */
+  /** Appends wait on this, so groups are staged one at a time in call order. */
   private tail: Promise<unknown> = Promise.resolve();
-  /** Set when a commit failed: the next append first re-reads what is really on disk. */
+  /** The tree the next group is staged on: the committed one and every group staged since. */
+  private staged: StagedTree;
+  /** The last batch handed to the store; the next waits for it, so batches land in order. */
+  private writing: Promise<unknown> = Promise.resolve();
+  /**
+   * Counts failed commits. A group staged before a failure was placed on a
+   * tree that did not come to be: its batch is not written.
+   */
+  private failures = 0;
+  /** Set when a commit failed: the next group is staged on what is really on disk, read again. */
   private stale = false;
   private closed = false;
 
@@ -93,6 +129,7 @@ export class Log {
   ) {
     this.state = state;
     this.frontier = { size: state.size, hashes: state.frontier };
+    this.staged = { frontier: this.frontier, lastLeafHash: state.lastLeafHash };
     this.recent.add(edgeSubtrees(this.frontier));
     this.served = servedSizeOf(state, verifier);
   }
@@ -196,6 +233,11 @@ export class Log {
     return this.state.size;
   }
 
+  /** The index the next group staged starts at: the size once every group staged is written. */
+  get nextIndex(): number {
+    return this.staged.frontier.size;
+  }
+
   /**
    * The size of the tree this log serves: every read (entries, proofs,
    * tiles) is of that tree. It is the size held, except while a mirror
@@ -235,12 +277,23 @@ export class Log {
    * entry cannot be encoded, nothing of the group is written.
    */
   append(inputs: readonly EntryInput[], extra?: ExtraWrites): Promise<AppendResult> {
-    const run = this.tail.then(() => this.appendNow(inputs, extra));
+    return this.stage(inputs, extra).then((staged) => staged.written);
+  }
+
+  /**
+   * `append` in two steps: resolves once the group is placed after every
+   * group staged before it and its checkpoint signed, with its write under
+   * way (see StagedAppend). The next group can be staged, and what it reads
+   * worked out, while this one is written. A group whose batch fails takes
+   * down every group staged after it, unwritten.
+   */
+  stage(inputs: readonly EntryInput[], extra?: ExtraWrites): Promise<StagedAppend> {
+    const run = this.tail.then(() => this.stageNow(inputs, extra));
     this.tail = run.catch(() => undefined);
     return run;
   }
 
-  private async appendNow(inputs: readonly EntryInput[], extra?: ExtraWrites): Promise<AppendResult> {
+  private async stageNow(inputs: readonly EntryInput[], extra?: ExtraWrites): Promise<StagedAppend> {
     this.assertOpen();
     const signer = this.signer;
     if (signer === undefined) {
@@ -250,14 +303,14 @@ export class Log {
         403,
       );
     }
-    if (this.stale) await this.reload();
+    await this.settleNow();
     if (inputs.length === 0)
       throw new CustodyError('CUSTODY_BAD_INPUT', 'an append needs at least one entry');
 
-    const firstIndex = this.state.size;
+    const firstIndex = this.nextIndex;
     const leaves: Uint8Array[] = [];
     const leafHashes: Hash[] = [];
-    let prev = this.state.lastLeafHash;
+    let prev = this.staged.lastLeafHash;
     for (const [i, input] of inputs.entries()) {
       const index = firstIndex + i;
       const leaf = encodeLeaf(
@@ -274,7 +327,7 @@ export class Log {
       leaves.push(leaf);
       leafHashes.push(prev);
     }
-    const { frontier, created } = extendFrontier(this.frontier, leafHashes);
+    const { frontier, created } = extendFrontier(this.staged.frontier, leafHashes);
     // The new tree extends the frontier of the last signed one, so this
     // checkpoint is consistent with every checkpoint signed before it.
     const checkpoint = signCheckpoint(
@@ -286,10 +339,11 @@ export class Log {
       },
       signer,
     );
-    return this.commitGroup(
+    const written = this.queueCommit(
       { firstIndex, leaves, leafHashes, frontier, created, checkpoint, lastLeafHash: prev },
       extra,
     );
+    return { firstIndex, written };
   }
 
   /**
@@ -325,10 +379,10 @@ export class Log {
         400,
       );
     }
-    if (this.stale) await this.reload();
+    await this.settleNow();
     const bad = (why: string) => new CustodyError('CUSTODY_BAD_PROOF', `the source log ${why}`, 502);
-    const firstIndex = this.state.size;
-    let prev = this.state.lastLeafHash;
+    const firstIndex = this.nextIndex;
+    let prev = this.staged.lastLeafHash;
     const leafHashes = leaves.map((leaf, i) => {
       const index = firstIndex + i;
       const entry = decodeLeaf(leaf);
@@ -338,7 +392,7 @@ export class Log {
       prev = hashLeaf(leaf);
       return prev;
     });
-    const { frontier, created } = extendFrontier(this.frontier, leafHashes);
+    const { frontier, created } = extendFrontier(this.staged.frontier, leafHashes);
     const { checkpoint } = openCheckpoint(note, this.verifier);
     if (!treeLeadsTo(checkpoint, frontier.size, frontierRoot(frontier), prefixProof)) {
       throw bad(
@@ -347,7 +401,8 @@ export class Log {
           : `sent entries that do not lead to the tree its checkpoint of size ${checkpoint.size} signs`,
       );
     }
-    return this.commitGroup(
+    // A mirror's parts are not staged ahead: each is written before the next is checked.
+    return this.queueCommit(
       {
         firstIndex,
         leaves,
@@ -362,20 +417,29 @@ export class Log {
     );
   }
 
+  /**
+   * Stages a group on the tree: its batch is written after every batch
+   * before it, unless one of those fails. Returns its write.
+   */
+  private queueCommit(g: Group, extra: ExtraWrites | undefined): Promise<AppendResult> {
+    this.staged = { frontier: g.frontier, lastLeafHash: g.lastLeafHash };
+    const failures = this.failures;
+    const written = this.writing.then(() => {
+      if (this.failures !== failures) {
+        throw new CustodyError(
+          'CUSTODY_STORAGE',
+          'storage failed while writing the group before this one, so this one was not written; send the same signed events again',
+          503,
+        );
+      }
+      return this.commitGroup(g, extra);
+    });
+    this.writing = written.catch(() => undefined);
+    return written;
+  }
+
   /** Writes a group and its new state in one durable batch, then adopts the state. */
-  private async commitGroup(
-    g: {
-      firstIndex: number;
-      leaves: readonly Uint8Array[];
-      leafHashes: readonly Hash[];
-      frontier: Frontier;
-      created: readonly StoredSubtree[];
-      checkpoint: string;
-      lastLeafHash: Hash;
-      prefixProof?: readonly Hash[] | undefined;
-    },
-    extra?: ExtraWrites,
-  ): Promise<AppendResult> {
+  private async commitGroup(g: Group, extra?: ExtraWrites): Promise<AppendResult> {
     const { version, origin, logVkey } = this.state;
     // A part of a catch-up keeps the last whole tree served, if there is one.
     const whole = this.state.prefixProof === undefined ? this.state.checkpoint : this.state.served;
@@ -398,6 +462,7 @@ export class Log {
       );
     } catch (e) {
       this.stale = true;
+      this.failures++;
       throw e;
     }
     this.state = state;
@@ -418,13 +483,27 @@ export class Log {
     return this.clock().toISOString();
   }
 
+  /** Settles once every group staged so far is written, or failed. */
+  async allWritten(): Promise<void> {
+    await this.writing;
+  }
+
   /**
    * After a failed commit, adopts what is really on disk before anything is
    * sequenced against the size: the batch may have landed even though its
    * write reported an error. A no-op otherwise.
    */
-  async settle(): Promise<void> {
-    if (this.stale) await this.reload();
+  settle(): Promise<void> {
+    const run = this.tail.then(() => this.settleNow());
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async settleNow(): Promise<void> {
+    if (!this.stale) return;
+    // The groups staged after the failed one are refused, not written; once they are, the disk holds the truth.
+    await this.writing;
+    await this.reload();
   }
 
   /** After a failed commit, adopt what is really on disk: the batch either landed whole or not at all. */
@@ -435,6 +514,7 @@ export class Log {
     checkState(state, this.verifier);
     this.state = state;
     this.frontier = { size: state.size, hashes: state.frontier };
+    this.staged = { frontier: this.frontier, lastLeafHash: state.lastLeafHash };
     this.recent.add(edgeSubtrees(this.frontier));
     this.served = servedSizeOf(state, this.verifier);
     this.stale = false;
@@ -586,6 +666,7 @@ export class Log {
     if (this.closed) return;
     this.closed = true;
     await this.tail;
+    await this.writing;
     await this.store.close();
   }
 

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, test, vi } from 'vitest';
+import { generateKeyPair } from '../src/keys.js';
 import { Ledger } from '../src/ledger.js';
 import { ed25519Signer } from '../src/note.js';
 import { verifyReceipt } from '../src/receipt.js';
@@ -513,6 +514,99 @@ describe('a write that lands but reports an error', () => {
         [{ serials: [serial] }],
       );
     }
+    expect((await world.ledger.audit()).ok).toBe(true);
+    await world.ledger.close();
+  });
+});
+
+describe('a group sequenced while the one before it is written', () => {
+  /** Holds the next commit until `release`, then lets it write, or fail without writing. */
+  const holdNextCommit = () => {
+    const commit = Store.prototype.commit;
+    let release: (outcome: 'write' | 'fail') => void = () => undefined;
+    const released = new Promise<'write' | 'fail'>((resolve) => {
+      release = resolve;
+    });
+    const spy = vi.spyOn(Store.prototype, 'commit').mockImplementationOnce(async function (
+      this: Store,
+      ...args
+    ) {
+      if ((await released) === 'fail') throw new Error('the disk is full');
+      await commit.apply(this, args);
+    });
+    return { release, restore: () => spy.mockRestore() };
+  };
+
+  test('is admitted on the state the one before it leaves, and answered after it is written', async () => {
+    const world = await World.create();
+    await castOf(world);
+    const held = holdNextCommit();
+    const newco = generateKeyPair('NEWCO');
+    world.keys.set('NEWCO', newco);
+    const registration = world.sign(
+      'REGISTRAR',
+      'party.register',
+      { party: 'NEWCO' },
+      { name: 'NewCo', roles: ['manufacturer'], country: 'DE', keys: [newco.vkey] },
+    );
+    const first = await world.ledger.sequence([registration]);
+    // The registration is not on disk yet; the next group signed by the party it registers is sequenced on it.
+    const manufacture = world.sign(
+      'NEWCO',
+      'item.manufacture',
+      { serials: ['NEW-1'] },
+      { ...MANUFACTURE, marking: { ...MANUFACTURE.marking, manufacturer: 'NEWCO' } },
+    );
+    const second = await world.ledger.sequence([manufacture, registration]);
+    // A group of nothing new but a repeat of an entry being written.
+    const third = await world.ledger.sequence([registration]);
+    let answered = false;
+    void Promise.race([second.outcomes, third.outcomes]).then(() => {
+      answered = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answered).toBe(false);
+    const size = world.ledger.size;
+    held.release('write');
+    held.restore();
+    const [registered] = await first.outcomes;
+    const [made, again] = await second.outcomes;
+    const [repeated] = await third.outcomes;
+    expect(registered).toMatchObject({ ok: true, duplicate: false, receipt: { index: size } });
+    expect(made).toMatchObject({ ok: true, duplicate: false, receipt: { index: size + 1 } });
+    // The repeated registration is found in the group written before, with its receipt.
+    expect(again).toMatchObject({ ok: true, duplicate: true, receipt: { index: size } });
+    expect(repeated).toMatchObject({ ok: true, duplicate: true, receipt: { index: size } });
+    for (const o of [registered, made, again, repeated]) {
+      if (!o?.ok) throw new Error('refused');
+      expect(verifyReceipt(o.receipt, world.ledger.logVkey)).toBe(true);
+    }
+    expect((await world.ledger.audit()).ok).toBe(true);
+    await world.ledger.close();
+  });
+
+  test('fails with it when its write fails: nothing of either is written, and the next group follows the last written', async () => {
+    const world = await World.create();
+    await castOf(world);
+    const size = world.ledger.size;
+    const held = holdNextCommit();
+    const failing = world.sign('ACME', 'item.manufacture', { serials: ['LOST-1'] }, MANUFACTURE);
+    const first = await world.ledger.sequence([failing]);
+    const lost = world.sign('ACME', 'item.manufacture', { serials: ['LOST-2'] }, MANUFACTURE);
+    const second = await world.ledger.sequence([lost]);
+    // A repeat of an entry whose write then fails has no receipt either.
+    const third = await world.ledger.sequence([failing]);
+    held.release('fail');
+    held.restore();
+    for (const outcomes of [await first.outcomes, await second.outcomes, await third.outcomes]) {
+      expect(outcomes).toMatchObject([{ ok: false, error: { code: 'CUSTODY_STORAGE', status: 503 } }]);
+    }
+    expect(world.ledger.size).toBe(size);
+    // Sent again, the event is admitted where the failed groups would have begun.
+    const again = await world.ledger.submitOne(lost);
+    expect(again.index).toBe(size);
+    expect(verifyReceipt(again, world.ledger.logVkey)).toBe(true);
+    await expect(world.history({ serial: 'LOST-1' })).rejects.toMatchObject({ code: 'CUSTODY_NOT_FOUND' });
     expect((await world.ledger.audit()).ok).toBe(true);
     await world.ledger.close();
   });

@@ -1,9 +1,11 @@
 /**
  * Group commit (DESIGN.md "The write path"): submissions wait in a bounded
- * queue; whenever no group is being written, everything queued (up to a
+ * queue; whenever the ledger can take a group, everything queued (up to a
  * group's maximum) becomes the next group, one durable batch and one
- * checkpoint. Requests that arrive during a write join the next group, so a
- * burst costs one fsync per group, not per event.
+ * checkpoint. Requests that arrive meanwhile join the next group, so a burst
+ * costs one fsync per group, not per event. The ledger takes the next group
+ * once the one before it is sequenced (Ledger.sequence), so that one group is
+ * admitted while the one before it is written; never more than two at once.
  */
 import { CustodyError, type Ledger, type Outcome } from '@custody/ledger';
 
@@ -28,9 +30,15 @@ export interface BatcherOptions {
   readonly afterGroup?: () => Promise<void>;
 }
 
+/** One group written, the next sequenced behind it. */
+const MAX_IN_FLIGHT = 2;
+
 export class Batcher {
   private queue: Waiting[] = [];
-  private writing = false;
+  /** A group is being sequenced: the next waits for it, so that it takes everything queued meanwhile. */
+  private sequencing = false;
+  /** Groups sequenced or being sequenced whose outcomes are not in yet. */
+  private inFlight = 0;
   private closed = false;
   private idle: (() => void)[] = [];
 
@@ -69,19 +77,27 @@ export class Batcher {
   }
 
   private next(): void {
-    if (this.writing) return;
+    if (this.sequencing || this.inFlight >= MAX_IN_FLIGHT) return;
     if (this.queue.length === 0) {
-      for (const wake of this.idle.splice(0)) wake();
+      if (this.inFlight === 0) for (const wake of this.idle.splice(0)) wake();
       return;
     }
-    this.writing = true;
+    this.sequencing = true;
+    this.inFlight++;
     const group = this.queue.splice(0, this.options.maxGroup);
     const started = process.hrtime.bigint();
-    this.ledger
-      .submit(group.map((w) => w.input))
-      .then(async (outcomes) => {
-        if (outcomes.some((o) => o.ok && !o.duplicate)) await this.options.afterGroup?.();
-        return outcomes;
+    const sequenced = this.ledger.sequence(group.map((w) => w.input));
+    sequenced
+      .finally(() => {
+        this.sequencing = false;
+        this.next();
+      })
+      .catch(() => undefined);
+    sequenced
+      .then(async ({ outcomes }) => {
+        const settled = await outcomes;
+        if (settled.some((o) => o.ok && !o.duplicate)) await this.options.afterGroup?.();
+        return settled;
       })
       .then(
         (outcomes) => {
@@ -93,7 +109,7 @@ export class Batcher {
         },
       )
       .finally(() => {
-        this.writing = false;
+        this.inFlight--;
         this.next();
       });
   }
@@ -101,7 +117,7 @@ export class Batcher {
   /** Refuses new submissions and resolves once every queued one is written or refused. */
   close(): Promise<void> {
     this.closed = true;
-    if (!this.writing && this.queue.length === 0) return Promise.resolve();
+    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 }

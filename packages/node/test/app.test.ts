@@ -264,7 +264,7 @@ describe('POST /v1/events', () => {
     await full.close();
 
     const spy = vi
-      .spyOn(Log.prototype, 'append')
+      .spyOn(Log.prototype, 'stage')
       .mockRejectedValueOnce(Object.assign(new Error('disk'), { code: 'LEVEL_IO_ERROR' }));
     await expectRefusal(post(report('SN-0107')), 503, 'CUSTODY_STORAGE');
     spy.mockRestore();

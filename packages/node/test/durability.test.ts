@@ -5,9 +5,10 @@
  *     has resolved (a SIGKILL cannot tell a synced write from a cached one,
  *     so the crash test cannot prove this; this test does);
  *   - a write that fails in the middle of a group answers 503
- *     CUSTODY_STORAGE to every request of that group, leaves nothing behind
- *     (not in the log, not in the indexes, not in the replay guard), and the
- *     node takes the same events once writes succeed again.
+ *     CUSTODY_STORAGE to every request of that group, and of the groups
+ *     sequenced behind it, leaves nothing behind (not in the log, not in the
+ *     indexes, not in the replay guard), and the node takes the same events
+ *     once writes succeed again.
  */
 import { type SignedEvent, verifyReceipt } from '@custody/ledger';
 import type { FastifyInstance } from 'fastify';
@@ -80,7 +81,7 @@ type Batch = {
  * after the batch has landed.
  */
 function watchBatches(
-  options: { gate?: Promise<void>; fail?: () => boolean; failAfterWrite?: () => boolean } = {},
+  options: { gate?: Promise<void>; fail?: (call: BatchCall) => boolean; failAfterWrite?: () => boolean } = {},
 ): BatchCall[] {
   const calls: BatchCall[] = [];
   const original = Level.prototype.batch as unknown as (this: Level) => Batch;
@@ -97,7 +98,7 @@ function watchBatches(
       const call: BatchCall = { sync: writeOptions?.sync === true, from: world.ledger.size, to };
       calls.push(call);
       await options.gate;
-      if (options.fail?.() === true)
+      if (options.fail?.(call) === true)
         throw Object.assign(new Error('IO error: disk full'), { code: 'LEVEL_IO_ERROR' });
       await write(writeOptions);
       call.resolvedAt = process.hrtime.bigint();
@@ -116,6 +117,7 @@ describe('durability at the LevelDB boundary', () => {
       open = resolve;
     });
     const calls = watchBatches({ gate });
+    const sequenced = vi.spyOn(world.ledger, 'sequence');
     const events = reports(40);
     let answered = 0;
     const answers = events.map((e) =>
@@ -128,6 +130,11 @@ describe('durability at the LevelDB boundary', () => {
     while (calls.length === 0) await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 300));
     expect(answered).toBe(0);
+    // The next group is sequenced while the held one is written, its batch queued behind it; no third yet.
+    expect({ sequenced: sequenced.mock.calls.length, written: calls.length }).toEqual({
+      sequenced: 2,
+      written: 1,
+    });
     open();
     const done = await Promise.all(answers);
 
@@ -150,22 +157,32 @@ describe('durability at the LevelDB boundary', () => {
       open = resolve;
     });
     let failing = true;
-    const calls = watchBatches({ gate, fail: () => failing });
+    // The first group (one event, the first to arrive) is written; every later group of more than one fails.
+    const calls = watchBatches({ gate, fail: (call) => failing && call.to - call.from > 1 });
     const events = reports(30);
     const answers = events.map(post);
     while (calls.length === 0) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 200)); // the rest queue up as one group behind the held one
+    await new Promise((r) => setTimeout(r, 200)); // the rest queue up behind the held one
     open();
-    const refused = await Promise.all(answers);
+    const answered = await Promise.all(answers);
+    const taken = answered.filter((a) => a.status === 201);
+    const refused = answered.filter((a) => a.status !== 201);
 
     for (const a of refused) {
       expect({ status: a.status, code: a.body.code }).toEqual({ status: 503, code: 'CUSTODY_STORAGE' });
       expect(a.body.message).toMatch(/send the same signed events again/);
     }
-    expect(calls.some((c) => c.to - c.from > 1)).toBe(true); // a real group failed, not one event at a time
-    expect(calls.reduce((n, c) => n + (c.to - c.from), 0)).toBe(events.length);
-    expect({ size: world.ledger.size, checkpoint: world.ledger.checkpoint }).toEqual(before);
-    for (const e of events) {
+    const failed = calls.filter((c) => c.resolvedAt === undefined);
+    expect(failed.some((c) => c.to - c.from > 1)).toBe(true); // a real group failed, not one event at a time
+    // Taken: the groups written before the failed one; refused: its own and those sequenced behind it.
+    expect(taken.length).toBe(
+      calls.reduce((n, c) => n + (c.resolvedAt === undefined ? 0 : c.to - c.from), 0),
+    );
+    expect(refused.length).toBeGreaterThanOrEqual(events.length - taken.length);
+    expect(world.ledger.size).toBe(before.size + taken.length);
+    const kept = taken.map((a) => a.body.index as number).sort((a, b) => a - b);
+    expect(kept).toEqual(taken.map((_, i) => before.size + i));
+    for (const e of events.filter((_, i) => answered[i]?.status !== 201)) {
       const serialOf = (e.event.subject as { serials: string[] }).serials[0] as string;
       const history = await fetch(`${url}/v1/items/${serialOf}`);
       expect({ status: history.status, code: ((await history.json()) as { code: string }).code }).toEqual({
@@ -176,8 +193,8 @@ describe('durability at the LevelDB boundary', () => {
 
     failing = false;
     const retried = await Promise.all(events.map(post));
-    // Taken as new events (201, not a replay's 200), at the indices the failed group would have had.
-    expect(retried.map((a) => a.status)).toEqual(events.map(() => 201));
+    // The refused are taken as new events (201, not a replay's 200), at the indices the failed group would have had.
+    expect(retried.map((a) => a.status)).toEqual(answered.map((a) => (a.status === 201 ? 200 : 201)));
     expect(retried.map((a) => a.body.index as number).sort((a, b) => a - b)).toEqual(
       events.map((_, i) => before.size + i),
     );
@@ -187,15 +204,25 @@ describe('durability at the LevelDB boundary', () => {
 
   test('a write that lands but answers an error: 503, then the same events get their receipts (200) and new ones the next indices', async () => {
     let failing = true;
-    watchBatches({ failAfterWrite: () => failing });
+    const calls = watchBatches({ failAfterWrite: () => failing });
+    const before = world.ledger.size;
     const events = reports(10);
     const refused = await Promise.all(events.map(post));
     for (const a of refused)
       expect({ status: a.status, code: a.body.code }).toEqual({ status: 503, code: 'CUSTODY_STORAGE' });
     failing = false;
+    // The first group's batch landed; those sequenced behind it were not written.
+    const landed = calls.reduce((n, c) => n + (c.resolvedAt === undefined ? 0 : c.to - c.from), 0);
+    expect(landed).toBeGreaterThan(0);
 
     const again = await Promise.all(events.map(post));
-    expect(again.map((a) => a.status)).toEqual(events.map(() => 200));
+    expect(again.filter((a) => a.status === 200).length).toBe(landed);
+    expect(again.filter((a) => a.status === 201).length).toBe(events.length - landed);
+    for (const a of again) {
+      const index = a.body.index as number;
+      // The landed keep the indices they were written at; the others follow them.
+      expect(a.status === 200 ? index < before + landed : index >= before + landed).toBe(true);
+    }
     const fresh = await post(reports(1)[0] as SignedEvent);
     expect(fresh.status).toBe(201);
     const indices = again.map((a) => a.body.index as number);
