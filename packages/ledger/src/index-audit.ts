@@ -14,7 +14,7 @@
 import type { AuditProblem } from './audit.js';
 import type { CustodyEvent } from './events/schema.js';
 import { chainOf, nextKeysAllowed } from './events/vocabulary.js';
-import { CustodyState } from './indexes.js';
+import { eventRows, headKey, partyKey } from './indexes.js';
 import { partyOf, Registry } from './registry.js';
 import type { KeySpace } from './store.js';
 
@@ -78,17 +78,23 @@ export class IndexAudit {
     return stored > this.once ? this.findAdded(size) : undefined;
   }
 
+  /** What the sequencer wrote for an event, as CustodyState.record and takeWrites write it for a group of one. */
   private writesOf(event: CustodyEvent, hash: string, index: number): Expected[] {
     this.registry.apply(event, index);
-    const id = partyOf(event);
-    const state = new CustodyState(this.space);
-    state.record(event, hash, index, chainOf(event), id === undefined ? undefined : this.registry.get(id));
     // One value per key (an event naming a serial twice indexes it once).
-    const writes = new Map(state.takeWrites().map((w) => [w.key, w.value ?? '']));
+    const writes = new Map<string, string>();
+    eventRows(event, hash, index, (key, value) => writes.set(key, value));
+    const chain = chainOf(event);
+    if (chain !== undefined) writes.set(headKey(chain), hash);
+    const id = partyOf(event);
+    const party = id === undefined ? undefined : this.registry.get(id);
+    if (party !== undefined) writes.set(partyKey(party.id), JSON.stringify(party));
     const next = nextKeysAllowed(event);
-    return [...writes].map(([key, value]) =>
-      key.startsWith('i') ? { key, value, index, next } : { key, value, index },
-    );
+    const expected: Expected[] = [];
+    for (const [key, value] of writes) {
+      expected.push(key.startsWith('i') ? { key, value, index, next } : { key, value, index });
+    }
+    return expected;
   }
 
   private async flush(): Promise<AuditProblem | undefined> {

@@ -136,7 +136,7 @@ export class CustodyState {
   }
 
   async head(chain: string): Promise<string | undefined> {
-    return this.heads.get(chain) ?? (await this.read(`h${SEP}${chain}`));
+    return this.heads.get(chain) ?? (await this.read(headKey(chain)));
   }
 
   async bySignerId(signer: string, id: string): Promise<EventRef | undefined> {
@@ -170,21 +170,13 @@ export class CustodyState {
     chain: string | undefined,
     party: Party | undefined,
   ): void {
-    const put = (key: string, value: string) => this.writes.push({ space: this.space, key, value });
-    const sid = `${event.signer}${SEP}${event.id}`;
-    this.ids.set(sid, { index, hash });
-    put(`s${SEP}${sid}`, `${index} ${hash}`);
+    this.ids.set(`${event.signer}${SEP}${event.id}`, { index, hash });
     this.hashes.set(hash, { index, signer: event.signer });
-    put(`e${SEP}${hash}`, `${index} ${event.signer}`);
     // Chain heads and parties are written by takeWrites, once each, as the group leaves them.
     if (chain !== undefined) this.heads.set(chain, hash);
     if (party !== undefined) this.parties.set(party.id, party);
-    if (event.type === 'licence.issue') {
-      this.issuers.set(event.subject.licence, event.signer);
-      put(`l${SEP}${event.subject.licence}`, event.signer);
-    }
-    const at = hex16(index);
-    for (const [key, next] of indexRowsOf(event)) put(`${INDEX_ROW}${key}${SEP}${at}`, next.join(SEP));
+    if (event.type === 'licence.issue') this.issuers.set(event.subject.licence, event.signer);
+    eventRows(event, hash, index, (key, value) => this.writes.push({ space: this.space, key, value }));
   }
 
   /**
@@ -196,7 +188,7 @@ export class CustodyState {
   takeWrites(): ExtraWrite[] {
     const latest: ExtraWrite[] = [];
     for (const [chain, hash] of this.heads)
-      latest.push({ space: this.space, key: `h${SEP}${chain}`, value: hash });
+      latest.push({ space: this.space, key: headKey(chain), value: hash });
     for (const party of this.parties.values()) {
       latest.push({ space: this.space, key: partyKey(party.id), value: JSON.stringify(party) });
     }
@@ -204,8 +196,29 @@ export class CustodyState {
   }
 }
 
+/**
+ * The rows an event accepted at `index` writes as it is recorded, each
+ * passed to `put`: its (signer, id), its hash, a licence's issuer and its
+ * index rows. Chain heads and parties are written once per group (takeWrites).
+ */
+export function eventRows(
+  event: CustodyEvent,
+  hash: string,
+  index: number,
+  put: (key: string, value: string) => void,
+): void {
+  put(`s${SEP}${event.signer}${SEP}${event.id}`, `${index} ${hash}`);
+  put(`e${SEP}${hash}`, `${index} ${event.signer}`);
+  if (event.type === 'licence.issue') put(`l${SEP}${event.subject.licence}`, event.signer);
+  const at = hex16(index);
+  for (const [key, next] of indexRowsOf(event)) put(`${INDEX_ROW}${key}${SEP}${at}`, next.join(SEP));
+}
+
+/** The row of a chain's head: the hash of its latest event. */
+export const headKey = (chain: string) => `h${SEP}${chain}`;
+
 const PARTY = `p${SEP}`;
-const partyKey = (id: string) => `${PARTY}${id}`;
+export const partyKey = (id: string) => `${PARTY}${id}`;
 
 /** A party's stored record, checked; undefined if none is stored. */
 function storedParty(id: string, stored: string | undefined): Party | undefined {
@@ -239,9 +252,9 @@ export async function committedParty(
 function keysReadBy(event: CustodyEvent): string[] {
   const keys = [partyKey(event.signer), `s${SEP}${event.signer}${SEP}${event.id}`];
   const chain = chainOf(event);
-  if (chain !== undefined) keys.push(`h${SEP}${chain}`);
+  if (chain !== undefined) keys.push(headKey(chain));
   const subject = event.subject as Record<string, unknown>;
-  if (typeof subject.shipment === 'string') keys.push(`h${SEP}shipment:${subject.shipment}`);
+  if (typeof subject.shipment === 'string') keys.push(headKey(`shipment:${subject.shipment}`));
   if (typeof subject.licence === 'string') keys.push(`l${SEP}${subject.licence}`);
   if (typeof subject.party === 'string') keys.push(partyKey(subject.party));
   if (typeof subject.event === 'string') keys.push(`e${SEP}${subject.event}`);
