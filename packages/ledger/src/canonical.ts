@@ -24,6 +24,34 @@ export function canonicalBytes(value: JsonValue): Uint8Array {
   return utf8(canonicalJson(value));
 }
 
+/**
+ * True only if `text`, which JSON.parse read as `value`, is exactly
+ * canonicalJson(value), decided natively: JSON.stringify writes strings and
+ * numbers as JCS does, and members in the order the text had them, so the
+ * text is canonical if that order is sorted throughout and the two texts are
+ * equal. False where that cannot tell (keys V8 reorders, as integer-like ones;
+ * escaped surrogates, which JCS refuses; deep nesting): canonicalize then.
+ */
+export function canonicalAsIs(text: string, value: unknown): boolean {
+  return !ESCAPED_SURROGATE.test(text) && membersSorted(value, 0) && JSON.stringify(value) === text;
+}
+
+/** JSON.stringify escapes a surrogate only when it is lone (well-formed JSON.stringify). */
+const ESCAPED_SURROGATE = /\\u[dD][89a-fA-F]/;
+
+function membersSorted(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (depth > MAX_DEPTH) return false;
+  if (Array.isArray(value)) return value.every((v) => membersSorted(v, depth + 1));
+  let last: string | undefined;
+  for (const key in value) {
+    if (last !== undefined && !(last < key)) return false;
+    last = key;
+    if (!membersSorted((value as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
+}
+
 /** Deep enough for any custody event; deeper input is hostile, not data. */
 const MAX_DEPTH = 32;
 

@@ -4,7 +4,7 @@
  * entry before, so the entries form a hash chain as well as a Merkle tree.
  */
 import { fromUtf8, utf8 } from './bytes.js';
-import { canonicalJson, type JsonObject } from './canonical.js';
+import { canonicalAsIs, canonicalJson, type JsonObject } from './canonical.js';
 import { CustodyError } from './errors.js';
 
 /** Tile entry bundles prefix every entry with a uint16 length (c2sp.org/tlog-tiles). */
@@ -53,6 +53,8 @@ function leafText(entry: LeafEntry, eventJson: string): string {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
+const EVENT_START = '{"event":';
+const EVENT_END = ',"index":';
 const KEYS = ['event', 'index', 'prev', 'received', 'sig'];
 
 /**
@@ -87,13 +89,17 @@ export function readLeaf(bytes: Uint8Array): { entry: LeafEntry; eventJson: stri
     throw fail('event is not an object');
   if (typeof o.sig !== 'string') throw fail('sig is not a string');
   const entry = o as unknown as LeafEntry;
+  // Equal texts mean equal bytes: UTF-8 is one-to-one and the bytes decoded strictly.
+  if (canonicalAsIs(text, entry)) {
+    // The event is the first member, and `,"index":` (a quote unescaped) ends it, as nothing after it holds one.
+    return { entry, eventJson: text.slice(EVENT_START.length, text.lastIndexOf(EVENT_END)) };
+  }
   let eventJson: string;
   try {
     eventJson = canonicalJson(entry.event);
   } catch (cause) {
     throw fail((cause as Error).message);
   }
-  // Equal texts mean equal bytes: UTF-8 is one-to-one and the bytes decoded strictly.
   if (leafText(entry, eventJson) !== text) throw fail('not in canonical (RFC 8785) form');
   return { entry, eventJson };
 }

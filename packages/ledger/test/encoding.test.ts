@@ -2,8 +2,8 @@ import { fc, test as prop } from '@fast-check/vitest';
 import canonicalize from 'canonicalize';
 import { describe, expect, test } from 'vitest';
 import { fromBase64, fromHex, fromUtf8, parseUint64, toBase64, toHex } from '../src/bytes.js';
-import { canonicalJson, type JsonValue } from '../src/canonical.js';
-import { CHAIN_START, decodeLeaf, encodeLeaf, type LeafEntry } from '../src/leaf.js';
+import { canonicalAsIs, canonicalJson, type JsonValue } from '../src/canonical.js';
+import { CHAIN_START, decodeLeaf, encodeLeaf, type LeafEntry, readLeaf } from '../src/leaf.js';
 import { failsWith } from './helpers.js';
 
 describe('strict byte encodings', () => {
@@ -196,5 +196,74 @@ describe('leaf bytes built around the event text', () => {
   )('are exactly the RFC 8785 bytes of the whole entry', (entry) => {
     const leaf = entry as unknown as LeafEntry;
     expect(fromUtf8(encodeLeaf(leaf))).toBe(canonicalJson(entry as unknown as JsonValue));
+  });
+});
+
+describe('a text found canonical as it is, without canonicalizing', () => {
+  /** Spellings of a value: canonical, in insertion order, indented, escaped where JCS does not escape. */
+  const spellings = (value: unknown): string[] => {
+    const out = [JSON.stringify(value), JSON.stringify(value, null, 1)];
+    try {
+      const canonical = canonicalJson(value as JsonValue);
+      out.push(
+        canonical,
+        canonical.replace(/[a-z]/, (c) => `\\u00${c.charCodeAt(0).toString(16)}`),
+      );
+      out.push(canonical.replace(/\d(?=[,\]}])/, (d) => `${d}.0`));
+    } catch {
+      // Lone surrogates: no canonical text to spell.
+    }
+    return out;
+  };
+  const value = fc.jsonValue({ maxDepth: 4, stringUnit: 'binary' });
+
+  prop.prop([value], { numRuns: 2000 })(
+    'never says so of a text that canonicalizing would not give back',
+    (v) => {
+      for (const text of spellings(v)) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          continue; // a letter escaped outside a string (true, null)
+        }
+        if (!canonicalAsIs(text, parsed)) continue;
+        expect(canonicalJson(parsed as JsonValue)).toBe(text);
+      }
+    },
+  );
+
+  prop.prop([fc.dictionary(fc.string({ unit: 'grapheme-ascii' }), fc.jsonValue({ maxDepth: 3 }))], {
+    numRuns: 500,
+  })('says so of the canonical text of a value with no keys that V8 reorders', (v) => {
+    fc.pre(!JSON.stringify(v).match(/"\d+":/));
+    const text = canonicalJson(v as JsonValue);
+    expect(canonicalAsIs(text, JSON.parse(text))).toBe(true);
+  });
+
+  test('not of keys out of order, integer-like keys, escaped lone surrogates or deep nesting', () => {
+    const no = (text: string) => expect(canonicalAsIs(text, JSON.parse(text))).toBe(false);
+    no('{"b":1,"a":2}');
+    no('{"10":1,"9":2}'); // canonical, but V8 puts 9 first: canonicalized instead
+    no('["\\ud800"]');
+    no(`${'['.repeat(40)}${']'.repeat(40)}`);
+    no('{"a":1,"a":1}');
+    no('1.0');
+    expect(canonicalAsIs('{"a":[1,{"b":"\\u0000"}]}', JSON.parse('{"a":[1,{"b":"\\u0000"}]}'))).toBe(true);
+  });
+
+  test('a leaf read that way gives the same entry and event text as canonicalizing it', () => {
+    const entry: LeafEntry = {
+      index: 7,
+      prev: CHAIN_START,
+      received: '2026-03-02T08:00:00.000Z',
+      event: { type: 'item.report', subject: { index: 3, serials: ['A'] }, body: { '10': 1, '9': 2 } },
+      sig: 'c2ln',
+    };
+    const read = readLeaf(encodeLeaf(entry));
+    expect(read.eventJson).toBe(canonicalJson(entry.event));
+    // `,"index":` inside the event too, and inside a string (escaped there).
+    const plain = { ...entry, event: { subject: { a: 1, index: 3 }, type: ',"index":' } };
+    expect(readLeaf(encodeLeaf(plain)).eventJson).toBe(canonicalJson(plain.event));
   });
 });
