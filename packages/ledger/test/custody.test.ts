@@ -1,13 +1,16 @@
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
+import { signEvent } from '../src/events/sign.js';
 import { generateKeyPair } from '../src/keys.js';
 import { Ledger } from '../src/ledger.js';
 import { ed25519Signer } from '../src/note.js';
 import { verifyReceipt } from '../src/receipt.js';
+import { generateSecretKey } from '../src/signature.js';
 import { indexKey, KeySpace, Store } from '../src/store.js';
 import { AUDIT_PRIORITY } from '../src/verify-pool.js';
-import { forgeStoredSignature, rawDb, threadsAtNice } from './helpers.js';
-import { castOf, DAY, HOUR, LICENCE_BODY, MANUFACTURE, serials, transfer, World } from './world.js';
+import { forgeStoredSignature, rawDb, tempDir, threadsAtNice } from './helpers.js';
+import { castOf, DAY, HOUR, LICENCE_BODY, MANUFACTURE, ORIGIN, serials, transfer, World } from './world.js';
 
 describe('a clean transfer', () => {
   test('registrar, parties, 100 serials, licence, dispatch, exit, transit, delivery, verification: every serial clean', async () => {
@@ -516,6 +519,65 @@ describe('a write that lands but reports an error', () => {
     }
     expect((await world.ledger.audit()).ok).toBe(true);
     await world.ledger.close();
+  });
+});
+
+describe('a genesis whose write lands but reports an error', () => {
+  test('the next group is admitted under its policy', async () => {
+    const now = new Date('2026-03-02T08:00:00Z');
+    const ledger = await Ledger.create(join(tempDir(), 'ledger'), {
+      origin: ORIGIN,
+      secretKey: generateSecretKey(),
+      clock: () => now,
+    });
+    const registrar = generateKeyPair('REGISTRAR');
+    const sign = (type: string, subject: object, body: object, time = now) =>
+      signEvent(
+        {
+          type,
+          id: `evt-${type.replaceAll('.', '_')}-${time.getTime()}`,
+          time: time.toISOString(),
+          prev: null,
+          subject,
+          body,
+        } as never,
+        registrar,
+      );
+    const genesis = sign(
+      'ledger.genesis',
+      {},
+      {
+        origin: ORIGIN,
+        registrar: { id: 'REGISTRAR', name: 'Custody registrar', country: 'CH', keys: [registrar.vkey] },
+        // One second, not the default 300: what the next event is held to shows whose policy it is.
+        policy: { deliveryDays: 30, verificationDays: 60, maxBackdateDays: 7, maxFutureSeconds: 1 },
+      },
+    );
+    const commit = Store.prototype.commit;
+    const spy = vi.spyOn(Store.prototype, 'commit').mockImplementationOnce(async function (
+      this: Store,
+      ...args
+    ) {
+      await commit.apply(this, args);
+      throw new Error('the acknowledgement was lost');
+    });
+    await expect(ledger.submitOne(genesis)).rejects.toMatchObject({ code: 'CUSTODY_STORAGE' });
+    spy.mockRestore();
+
+    const register = (party: string, time: Date) =>
+      sign(
+        'party.register',
+        { party },
+        { name: party, roles: ['manufacturer'], country: 'DE', keys: [generateKeyPair(party).vkey] },
+        time,
+      );
+    await expect(ledger.submitOne(register('AHEAD', new Date(now.getTime() + 60_000)))).rejects.toMatchObject(
+      {
+        code: 'CUSTODY_FUTURE_TIME',
+      },
+    );
+    expect((await ledger.submitOne(register('ACME', now))).index).toBe(1);
+    await ledger.close();
   });
 });
 
