@@ -1,7 +1,7 @@
 /** Signing and hashing custody events (DESIGN.md "Events"). */
 
 import { concat, fromBase64, toBase64, toHex, utf8 } from '../bytes.js';
-import { canonicalBytes, canonicalJson, type JsonObject } from '../canonical.js';
+import { canonicalJson, type JsonObject } from '../canonical.js';
 import { sha256 } from '../hash.js';
 import type { KeyPair } from '../keys.js';
 import { type PublicKey, sign, verifySignatureAsync, verifySignatureFast } from '../signature.js';
@@ -13,7 +13,20 @@ const DOMAIN = utf8('custody/event/v1\n');
 
 /** What is signed: the domain line, then the event's RFC 8785 bytes. */
 export function signedMessage(event: JsonObject | CustodyEvent): Uint8Array {
-  return concat(DOMAIN, canonicalBytes(event as JsonObject));
+  return signedBytes(canonicalJson(event as JsonObject));
+}
+
+/**
+ * The domain line, then `json` as UTF-8, written into one buffer (every
+ * event on its way in and every audited entry comes here: encoding the text,
+ * then joining, took three allocations and twice the time).
+ */
+function signedBytes(json: string): Uint8Array {
+  const length = DOMAIN.length + Buffer.byteLength(json);
+  const bytes = Buffer.allocUnsafe(length);
+  bytes.set(DOMAIN);
+  bytes.write(json, DOMAIN.length);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, length);
 }
 
 /** The event hash, by which events refer to each other (`prev`, corrections). */
@@ -34,7 +47,7 @@ export function digestEvent(event: CustodyEvent): EventDigest {
 
 /** digestEvent from the event's canonical text (it must be exactly that, e.g. from a checked leaf). */
 export function digestEventJson(json: string): EventDigest {
-  const message = concat(DOMAIN, utf8(json));
+  const message = signedBytes(json);
   return { json, message, hash: toHex(sha256(message)) };
 }
 
