@@ -25,7 +25,10 @@ export interface BatcherOptions {
   /**
    * Awaited after a group is written and before its submitters are answered
    * (e.g. to gather witness cosignatures for the new checkpoint). It must not
-   * fail; its own errors are its own to handle.
+   * fail; its own errors are its own to handle. Calls never overlap, and
+   * come in the groups' order: two groups in flight are written back to
+   * back, and a witness asked about both checkpoints at once could take the
+   * later first and refuse the earlier.
    */
   readonly afterGroup?: () => Promise<void>;
 }
@@ -39,6 +42,8 @@ export class Batcher {
   private sequencing = false;
   /** Groups sequenced or being sequenced whose outcomes are not in yet. */
   private inFlight = 0;
+  /** The last afterGroup call; the next waits for it. */
+  private lastAfterGroup: Promise<void> = Promise.resolve();
   private closed = false;
   private idle: (() => void)[] = [];
 
@@ -96,7 +101,7 @@ export class Batcher {
     sequenced
       .then(async ({ outcomes }) => {
         const settled = await outcomes;
-        if (settled.some((o) => o.ok && !o.duplicate)) await this.options.afterGroup?.();
+        if (settled.some((o) => o.ok && !o.duplicate)) await this.afterGroupInTurn();
         return settled;
       })
       .then(
@@ -112,6 +117,14 @@ export class Batcher {
         this.inFlight--;
         this.next();
       });
+  }
+
+  private afterGroupInTurn(): Promise<void> {
+    const afterGroup = this.options.afterGroup;
+    if (afterGroup === undefined) return Promise.resolve();
+    const run = this.lastAfterGroup.then(afterGroup);
+    this.lastAfterGroup = run.catch(() => undefined);
+    return run;
   }
 
   /** Refuses new submissions and resolves once every queued one is written or refused. */

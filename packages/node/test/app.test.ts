@@ -358,6 +358,40 @@ describe('the rest of the error catalogue over HTTP', () => {
   });
 });
 
+describe('group commit', () => {
+  test('what runs after each group runs one group at a time, in order, while the next group is sequenced', async () => {
+    const { Batcher } = await import('../src/batcher.js');
+    const calls: { size: number; overlapped: boolean }[] = [];
+    let running = 0;
+    const batcher = new Batcher(world.ledger, {
+      maxQueue: 1_000,
+      maxGroup: 10,
+      afterGroup: async () => {
+        running++;
+        const call = { size: world.ledger.size, overlapped: running > 1 };
+        calls.push(call);
+        // Long enough for the next group to be sequenced and written meanwhile.
+        await new Promise((r) => setTimeout(r, 30));
+        call.overlapped ||= running > 1;
+        running--;
+      },
+    });
+    const sequenced = vi.spyOn(world.ledger, 'sequence');
+    const outcomes = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => batcher.submit(report(`SN-09${String(i).padStart(2, '0')}`))),
+    );
+    await batcher.close();
+    const groups = sequenced.mock.calls.length;
+    sequenced.mockRestore();
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    expect(groups).toBeGreaterThanOrEqual(3);
+    expect(calls.length).toBe(groups);
+    expect(calls.filter((c) => c.overlapped)).toEqual([]);
+    // Each after the last, on the tree its group left or a later one.
+    expect(calls.map((c) => c.size)).toEqual([...calls.map((c) => c.size)].sort((a, b) => a - b));
+  });
+});
+
 describe('a node that also witnesses', () => {
   test('POST /add-checkpoint answers as tlog-witness says; /v1/events still takes JSON only', async () => {
     const records = new Map<string, WitnessRecord>();
