@@ -488,18 +488,20 @@ describe('receipts and audit', () => {
   });
 });
 
+/** The next commit writes its batch, then reports an error, as if its acknowledgement was lost. */
+function landNextCommitThenFail() {
+  const commit = Store.prototype.commit;
+  return vi.spyOn(Store.prototype, 'commit').mockImplementationOnce(async function (this: Store, ...args) {
+    await commit.apply(this, args);
+    throw new Error('the acknowledgement was lost');
+  });
+}
+
 describe('a write that lands but reports an error', () => {
   test('the next group takes the indices after it: its receipt proves, the landed event is found, the audit is clean', async () => {
     const world = await World.create();
     await castOf(world);
-    const commit = Store.prototype.commit;
-    const spy = vi.spyOn(Store.prototype, 'commit').mockImplementationOnce(async function (
-      this: Store,
-      ...args
-    ) {
-      await commit.apply(this, args);
-      throw new Error('the acknowledgement was lost');
-    });
+    const spy = landNextCommitThenFail();
     const landed = world.sign('ACME', 'item.manufacture', { serials: ['ACK-1'] }, MANUFACTURE);
     await expect(world.ledger.submitOne(landed)).rejects.toThrow();
     spy.mockRestore();
@@ -553,14 +555,7 @@ describe('a genesis whose write lands but reports an error', () => {
         policy: { deliveryDays: 30, verificationDays: 60, maxBackdateDays: 7, maxFutureSeconds: 1 },
       },
     );
-    const commit = Store.prototype.commit;
-    const spy = vi.spyOn(Store.prototype, 'commit').mockImplementationOnce(async function (
-      this: Store,
-      ...args
-    ) {
-      await commit.apply(this, args);
-      throw new Error('the acknowledgement was lost');
-    });
+    const spy = landNextCommitThenFail();
     await expect(ledger.submitOne(genesis)).rejects.toMatchObject({ code: 'CUSTODY_STORAGE' });
     spy.mockRestore();
 
