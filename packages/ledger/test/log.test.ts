@@ -422,4 +422,36 @@ describe('the log', () => {
     expect((await ledger.audit()).ok).toBe(true);
     await ledger.close();
   });
+
+  test('groups staged behind one being written are placed after it, and fall with it unwritten', async () => {
+    const { dir, secretKey } = await smallLedger(10);
+    const log = await Log.open(dir, { secretKey });
+    const commit = Store.prototype.commit;
+    let release!: (fail: boolean) => void;
+    const held = new Promise<boolean>((resolve) => {
+      release = resolve;
+    });
+    const spy = vi.spyOn(Store.prototype, 'commit').mockImplementationOnce(async function (
+      this: Store,
+      ...args
+    ) {
+      if (await held) throw new Error('disk full');
+      await commit.apply(this, args);
+    });
+    const first = await log.stage([input(10), input(11)]);
+    const second = await log.stage([input(12)]);
+    // Placed on the tree the first leaves, before it is written; the size served is still the written one.
+    expect([first.firstIndex, second.firstIndex, log.nextIndex, log.size]).toEqual([10, 12, 13, 10]);
+    first.written.catch(() => undefined);
+    second.written.catch(() => undefined);
+    release(true);
+    expect(await failsWith(() => first.written)).toBe('non-custody error: Error: disk full');
+    expect(await failsWith(() => second.written)).toBe('CUSTODY_STORAGE');
+    spy.mockRestore();
+    // Nothing of either landed: the next group starts where the disk ends.
+    expect((await log.append([input(10)])).firstIndex).toBe(10);
+    expect(log.size).toBe(11);
+    expect((await log.audit()).ok).toBe(true);
+    await log.close();
+  });
 });
