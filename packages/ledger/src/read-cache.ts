@@ -25,6 +25,11 @@ class Lru<K, V> {
     if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as K);
   }
 
+  /** The value, without making it the most recently used. */
+  peek(key: K): V | undefined {
+    return this.map.get(key);
+  }
+
   delete(key: K): void {
     this.map.delete(key);
   }
@@ -51,10 +56,19 @@ class Lru<K, V> {
  *
  * On a node taking writes that alone would make every entry stale within a
  * group, so each commit moves `through` on for the keys it did not write
- * under and drops the ones it did.
+ * under and drops the ones it did. Moved on without visiting them: an entry
+ * complete up to the size the cache has followed commits to is marked
+ * `following`, and is complete up to wherever that size goes next. A commit
+ * once visited every entry, and a node serving histories holds thousands:
+ * under the load test that was a tenth of the node's main thread, and
+ * stalls of 25–50 ms (BENCHMARKS.md item 67).
  */
 export class IndexScanCache<Row extends { readonly index: number }> {
-  private readonly lru: Lru<string, { readonly rows: readonly Row[]; through: number }>;
+  private readonly lru: Lru<string, Scan<Row>>;
+  /** The size the cache has followed commits to; undefined before the first. */
+  private followed: number | undefined;
+  /** Keys of entries complete up to a size the cache has not followed commits to yet (a scan that raced a commit). */
+  private readonly ahead = new Map<number, string[]>();
 
   constructor(capacity = 10_000) {
     this.lru = new Lru(capacity);
@@ -63,12 +77,13 @@ export class IndexScanCache<Row extends { readonly index: number }> {
   /** The rows under `key` below `size`, or undefined if not known for that size. */
   get(key: string, size: number): Row[] | undefined {
     const entry = this.lru.get(key);
-    if (entry === undefined || size > entry.through) return undefined;
+    if (entry === undefined || size > this.throughOf(entry)) return undefined;
     return entry.rows.filter((r) => r.index < size);
   }
 
   set(key: string, rows: readonly Row[], through: number): void {
-    this.lru.set(key, { rows, through });
+    this.lru.set(key, { rows, through, following: through === this.followed });
+    if (this.followed !== undefined && through > this.followed) aheadOf(this.ahead, through).push(key);
   }
 
   /**
@@ -78,17 +93,67 @@ export class IndexScanCache<Row extends { readonly index: number }> {
    * group for nothing.
    */
   committed(from: number, to: number, written: () => ReadonlySet<string>): void {
-    if (this.lru.size === 0) return;
-    const keys = written();
-    for (const [key, entry] of this.lru.entries()) {
-      if (keys.has(key)) this.lru.delete(key);
-      else if (entry.through === from) entry.through = to;
+    if (this.lru.size === 0) {
+      this.followed = to;
+      this.ahead.clear();
+      return;
+    }
+    if (from !== this.followed) this.followAgainFrom(from);
+    for (const key of written()) this.lru.delete(key);
+    this.followed = to;
+    for (const [through, keys] of this.ahead) {
+      if (through > to) continue;
+      this.ahead.delete(through);
+      if (through < to) continue;
+      for (const key of keys) {
+        const entry = this.lru.peek(key);
+        if (entry?.through === to) entry.following = true;
+      }
     }
   }
 
   clear(): void {
     this.lru.clear();
+    this.ahead.clear();
   }
+
+  private throughOf(entry: Scan<Row>): number {
+    return entry.following ? (this.followed as number) : entry.through;
+  }
+
+  /**
+   * A commit from a size other than the one followed (the first one seen,
+   * or one after a group the cache was not told of): the entries that were
+   * following stop where the cache had got to, and those complete exactly
+   * up to `from` follow from here. Visits every entry, as only this case must.
+   */
+  private followAgainFrom(from: number): void {
+    this.ahead.clear();
+    for (const [key, entry] of this.lru.entries()) {
+      if (entry.following) {
+        entry.through = this.followed as number;
+        entry.following = false;
+      }
+      if (entry.through === from) entry.following = true;
+      else if (entry.through > from) aheadOf(this.ahead, entry.through).push(key);
+    }
+  }
+}
+
+interface Scan<Row> {
+  readonly rows: readonly Row[];
+  /** Complete below this, unless `following`: then below the size the cache has followed commits to. */
+  through: number;
+  following: boolean;
+}
+
+function aheadOf(ahead: Map<number, string[]>, through: number): string[] {
+  let keys = ahead.get(through);
+  if (keys === undefined) {
+    keys = [];
+    ahead.set(through, keys);
+  }
+  return keys;
 }
 
 /**
