@@ -277,33 +277,6 @@ const READ_BYTES = 1 << 20;
 const range = (prefix: string) =>
   ({ gte: prefix, lt: `${prefix}\uffff`, keyEncoding: 'utf8', valueEncoding: 'utf8' }) as const;
 
-/**
- * The values at `keys`, each read through an iterator of its own rather
- * than LevelDB's get, for reads of old entries (histories, bundles). A get
- * that looks in more than one table file charges the first, and once a file
- * has about one charge per 16 KB of it LevelDB compacts it into the next
- * level (a "seek compaction", meant for disks where a seek cost more than
- * merging 40 KB; here every table has a Bloom filter). Level 0's files each
- * span the whole key space, so every get of an older entry charged the
- * newest of them, and a node serving histories while it ingested compacted
- * each new level-0 file into level 1 as soon as it was written: under the
- * load test, 34–54 compactions of a single level-0 file a minute and 2.4
- * times the bytes rewritten (BENCHMARKS.md item 66). An iterator charges
- * nothing (LevelDB samples iterators once a megabyte read).
- */
-async function readEach(space: Sublevel, keys: readonly Bytes[]): Promise<(Bytes | undefined)[]> {
-  return Promise.all(
-    keys.map(async (key) => {
-      const values = space.values({ gte: key, lte: key });
-      try {
-        return (await values.nextv(1))[0];
-      } finally {
-        await values.close();
-      }
-    }),
-  );
-}
-
 export function indexKey(index: number): Bytes {
   const key = new Uint8Array(8);
   new DataView(key.buffer).setBigUint64(0, BigInt(index));
@@ -575,7 +548,7 @@ export class Store {
   async leavesAt(indices: readonly number[]): Promise<Bytes[]> {
     let values: (Bytes | undefined)[];
     try {
-      values = await readEach(this.leaves, indices.map(indexKey));
+      values = await this.leaves.getMany(indices.map(indexKey));
     } catch (cause) {
       throw storageError('reading entries', cause);
     }
