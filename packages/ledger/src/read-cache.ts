@@ -61,7 +61,7 @@ class Lru<K, V> {
  * `following`, and is complete up to wherever that size goes next. A commit
  * once visited every entry, and a node serving histories holds thousands:
  * under the load test that was a tenth of the node's main thread, and
- * stalls of 25–50 ms (BENCHMARKS.md item 67).
+ * stalls of 25–50 ms (BENCHMARKS.md item 66).
  */
 export class IndexScanCache<Row extends { readonly index: number }> {
   private readonly lru: Lru<string, Scan<Row>>;
