@@ -60,8 +60,8 @@ class Lru<K, V> {
  * complete up to the size the cache has followed commits to is marked
  * `following`, and is complete up to wherever that size goes next. A commit
  * once visited every entry, and a node serving histories holds thousands:
- * under the load test that was a tenth of the node's main thread, and
- * stalls of 25–50 ms (BENCHMARKS.md item 66).
+ * under the load test that was a tenth of the node's main thread
+ * (BENCHMARKS.md item 66).
  */
 export class IndexScanCache<Row extends { readonly index: number }> {
   private readonly lru: Lru<string, Scan<Row>>;
