@@ -80,7 +80,6 @@ prop.prop(
   const model = new EveryEntryModel(3);
   const rows = new Map<string, number[]>(KEYS.map((k) => [k, []]));
   let size = 0;
-  // A group the cache is not told of stands for a write that failed yet landed.
   /** Writes a group; returns how to tell the caches of it. */
   const land = (keys: readonly string[], width: number) => {
     const from = size;
@@ -92,6 +91,7 @@ prop.prop(
       model.committed(from, to, keys);
     };
   };
+  // A group the caches are not told of stands for a write that failed yet landed.
   const commit = (keys: readonly string[], width: number, told = true) => {
     const tell = land(keys, width);
     if (told) tell();
