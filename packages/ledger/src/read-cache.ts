@@ -67,10 +67,13 @@ export class IndexScanCache<Row extends { readonly index: number }> {
   private readonly lru: Lru<string, Scan<Row>>;
   /** The size the cache has followed commits to; undefined before the first. */
   private followed: number | undefined;
-  /** Keys of entries complete up to a size the cache has not followed commits to yet (a scan that raced a commit). */
-  private readonly ahead = new Map<number, string[]>();
+  /**
+   * Entries complete up to a size the cache has not followed commits to yet
+   * (a scan that raced a commit), by key: they follow from when it gets there.
+   */
+  private readonly ahead = new Map<string, number>();
 
-  constructor(capacity = 10_000) {
+  constructor(private readonly capacity = 10_000) {
     this.lru = new Lru(capacity);
   }
 
@@ -83,7 +86,13 @@ export class IndexScanCache<Row extends { readonly index: number }> {
 
   set(key: string, rows: readonly Row[], through: number): void {
     this.lru.set(key, { rows, through, following: through === this.followed });
-    if (this.followed !== undefined && through > this.followed) aheadOf(this.ahead, through).push(key);
+    if (this.followed === undefined || through <= this.followed) return;
+    this.ahead.set(key, through);
+    // Bounded: with no commit to move it on (a node that only serves reads
+    // after a write that failed yet landed), every scan would land here.
+    if (this.ahead.size > 2 * this.capacity) {
+      for (const [k, t] of this.ahead) if (this.lru.peek(k)?.through !== t) this.ahead.delete(k);
+    }
   }
 
   /**
@@ -101,14 +110,11 @@ export class IndexScanCache<Row extends { readonly index: number }> {
     if (from !== this.followed) this.followAgainFrom(from);
     for (const key of written()) this.lru.delete(key);
     this.followed = to;
-    for (const [through, keys] of this.ahead) {
+    for (const [key, through] of this.ahead) {
       if (through > to) continue;
-      this.ahead.delete(through);
-      if (through < to) continue;
-      for (const key of keys) {
-        const entry = this.lru.peek(key);
-        if (entry?.through === to) entry.following = true;
-      }
+      this.ahead.delete(key);
+      const entry = this.lru.peek(key);
+      if (through === to && entry?.through === to) entry.following = true;
     }
   }
 
@@ -135,7 +141,7 @@ export class IndexScanCache<Row extends { readonly index: number }> {
         entry.following = false;
       }
       if (entry.through === from) entry.following = true;
-      else if (entry.through > from) aheadOf(this.ahead, entry.through).push(key);
+      else if (entry.through > from) this.ahead.set(key, entry.through);
     }
   }
 }
@@ -145,15 +151,6 @@ interface Scan<Row> {
   /** Complete below this, unless `following`: then below the size the cache has followed commits to. */
   through: number;
   following: boolean;
-}
-
-function aheadOf(ahead: Map<number, string[]>, through: number): string[] {
-  let keys = ahead.get(through);
-  if (keys === undefined) {
-    keys = [];
-    ahead.set(through, keys);
-  }
-  return keys;
 }
 
 /**

@@ -30,6 +30,20 @@ test('a commit gathers the keys it wrote under only while some scan is held', ()
   expect(cache.get('b', 2)).toEqual([{ index: 0 }]);
 });
 
+test('scans ahead of the commits followed are held for at most a bounded number of keys, and still follow', () => {
+  const cache = new IndexScanCache<{ index: number }>(2);
+  cache.set('a', [], 0);
+  cache.committed(0, 1, () => new Set());
+  // A group landed (size 5) that the cache is not told of yet, and many scans after it.
+  for (let i = 0; i < 100; i++) cache.set(`k${i}`, [{ index: i % 5 }], 5);
+  expect((Reflect.get(cache, 'ahead') as Map<string, number>).size).toBeLessThanOrEqual(4);
+  cache.committed(1, 5, () => new Set());
+  cache.committed(5, 9, () => new Set(['k98']));
+  expect(cache.get('k99', 9)).toEqual([{ index: 4 }]);
+  expect(cache.get('k98', 9)).toBeUndefined();
+  expect((Reflect.get(cache, 'ahead') as Map<string, number>).size).toBe(0);
+});
+
 /**
  * What the scan cache should know, kept the plain way: every entry's
  * `through`, each commit visiting all of them, least recently used dropped
