@@ -1,5 +1,5 @@
 import { fc, test as prop } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { toHex } from '../src/bytes.js';
 import { EMPTY_FRONTIER, extendFrontier } from '../src/frontier.js';
 import { type Hash, hashLeaf, inclusionRanges, rootOf, subtreesOf } from '../src/merkle.js';
@@ -63,6 +63,52 @@ describe('recent subtrees', () => {
         }
       }
     });
+  });
+
+  prop.prop(
+    [
+      fc.uniqueArray(
+        fc.record({
+          index: fc.oneof(fc.nat(64), fc.integer({ min: 0, max: 2 ** 47 - 1 })),
+          level: fc.integer({ min: 0, max: 63 }),
+          hash: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        }),
+        { selector: (s) => `${s.index}/${s.level}`, minLength: 1, maxLength: 300 },
+      ),
+      fc.integer({ min: 1, max: 300 }),
+    ],
+    { numRuns: 100 },
+  )(
+    'finds each of the last `capacity` subtrees added by its position, anywhere in a log of 2^47 entries',
+    (added, capacity) => {
+      const cache = new RecentSubtrees(capacity);
+      cache.add(added);
+      const kept = added.slice(-capacity);
+      for (const s of kept) expect(toHex(cache.get(s) as Hash)).toBe(toHex(s.hash));
+      // Positions next to the ones held, not added: never another's hash.
+      const positions = new Set(added.map((s) => `${s.index}/${s.level}`));
+      for (const { index, level } of kept) {
+        for (const near of [
+          { index: index + 1, level },
+          { index, level: (level + 1) % 64 },
+        ]) {
+          if (!positions.has(`${near.index}/${near.level}`)) expect(cache.get(near)).toBeUndefined();
+        }
+      }
+      // Beyond 2^47 entries positions are not exact as keys: never held.
+      cache.add([{ index: 2 ** 47, level: 0, hash: new Uint8Array(32) }]);
+      expect(cache.get({ index: 2 ** 47, level: 0 })).toBeUndefined();
+    },
+  );
+
+  test('a hash handed out keeps its bytes while later subtrees take its place in the buffers', () => {
+    const cache = new RecentSubtrees(4);
+    const hashes = Array.from({ length: 20 }, (_, i) => leaf(i));
+    cache.add([{ index: 0, level: 0, hash: hashes[0] as Hash }]);
+    const held = cache.get({ index: 0, level: 0 }) as Hash;
+    cache.add(hashes.map((hash, i) => ({ index: i + 1, level: 0, hash })));
+    expect(toHex(held)).toBe(toHex(hashes[0] as Hash));
+    expect(cache.get({ index: 0, level: 0 })).toBeUndefined();
   });
 
   prop.prop([fc.integer({ min: 0, max: 5000 })], { numRuns: 60 })(
