@@ -26,10 +26,10 @@ const keyOf = (s: Subtree) => s.index * LEVELS + s.level;
 /**
  * Up to `capacity` hashes in one buffer, found by their keys in an
  * open-addressed table (linear probing, at most half full), all allocated
- * once. As one Uint8Array each in a Map, every hash held was three objects
- * that outlived the young generation: a node's main heap promoted them at
- * two an event, some 450 bytes, about half of what its writes promoted
- * (BENCHMARKS.md item 67).
+ * once. As one Uint8Array each in a Map, every hash held was a Uint8Array
+ * and an ArrayBuffer that outlived the young generation, two hashes an
+ * event: a node's old generation grew 1.02 KB an event from its writes
+ * with them, 0.73 without (BENCHMARKS.md item 67).
  */
 class Generation {
   private readonly hashes: Uint8Array;
