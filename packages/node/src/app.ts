@@ -10,6 +10,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { Batcher } from './batcher.js';
 import { Cosigning, type WitnessEndpoint } from './cosigning.js';
 import { sendError, toCustodyError } from './errors.js';
+import { watchLiveHeap } from './heap.js';
 import { createMetrics } from './metrics.js';
 import { Follower } from './mirror.js';
 import { eventRoutes } from './routes/events.js';
@@ -72,6 +73,11 @@ export async function createNode(options: NodeOptions): Promise<FastifyInstance>
   app.removeContentTypeParser('text/plain');
 
   const metrics = createMetrics();
+  // Watched from when the node is ready to when it closes (a node that fails to build watches nothing).
+  let stopWatchingHeap = () => {};
+  app.addHook('onReady', async () => {
+    stopWatchingHeap = watchLiveHeap((bytes) => metrics.heapLive.set(bytes));
+  });
   const follower =
     options.mirror === undefined
       ? undefined
@@ -159,6 +165,7 @@ export async function createNode(options: NodeOptions): Promise<FastifyInstance>
     await follower?.stop();
     if (options.closeLedger !== false) await ledger.close();
     await options.onClose?.();
+    stopWatchingHeap();
   });
   return app;
 }

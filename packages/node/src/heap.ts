@@ -9,7 +9,8 @@
  * ingest (272–278 → 226–227 MB) at the same rate, within the runs' noise
  * (BENCHMARKS.md item 55).
  */
-import { setFlagsFromString } from 'node:v8';
+import { constants, type NodeGCPerformanceDetail, PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 /** V8's old generation grows to at most (1 + this / 100) times what was live at its last full collection. */
 const HEAP_GROWING_PERCENT = 100;
@@ -41,4 +42,35 @@ export function holdHeapNearLive(
   }
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   return true;
+}
+
+/** The spaces of V8's old generation: what a full collection leaves is what the process keeps. */
+const OLD_GENERATION = new Set(['old_space', 'code_space', 'large_object_space', 'code_large_object_space']);
+
+/**
+ * Calls `report` after each full collection with the bytes then in use in
+ * V8's old generation: about what the process keeps (its young generation
+ * and what it allocated since are left out). Between collections the heap
+ * holds garbage too, up to twice this (HEAP_GROWING_PERCENT), so this, not
+ * the heap's size or RSS, is what grows steadily when something leaks.
+ * Returns a function that stops it.
+ */
+export function watchLiveHeap(report: (bytes: number) => void): () => void {
+  const observer = new PerformanceObserver((list) => {
+    const full = list
+      .getEntries()
+      .some(
+        (e) =>
+          (e as unknown as { detail?: NodeGCPerformanceDetail }).detail?.kind ===
+          constants.NODE_PERFORMANCE_GC_MAJOR,
+      );
+    if (!full) return;
+    let bytes = 0;
+    for (const space of getHeapSpaceStatistics()) {
+      if (OLD_GENERATION.has(space.space_name)) bytes += space.space_used_size;
+    }
+    report(bytes);
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return () => observer.disconnect();
 }

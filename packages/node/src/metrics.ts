@@ -38,6 +38,11 @@ export function createMetrics() {
       help: 'Submissions waiting for a group',
       registers: [registry],
     }),
+    heapLive: new Gauge({
+      name: 'custody_heap_live_bytes',
+      help: "V8's old generation in use after the last full collection: what the node keeps; steady growth is a leak",
+      registers: [registry],
+    }),
     mirrorAlarm: new Gauge({
       name: 'custody_mirror_alarm',
       help: '1 if this mirror caught its source presenting an inconsistent checkpoint',

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   type Bundle,
   cosigner,
@@ -558,7 +560,12 @@ describe('reads', () => {
 
   test('GET /healthz, /metrics, /docs; unknown routes are 404 CUSTODY_NO_ROUTE', async () => {
     expect((await get('/healthz')).json()).toMatchObject({ status: 'ok', size: world.ledger.size });
+    // After a full collection the node reports what its heap keeps.
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+    await new Promise((r) => setTimeout(r, 20));
     const metrics = (await get('/metrics')).body;
+    expect(Number(/\ncustody_heap_live_bytes (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(2 ** 20);
     expect(metrics).toMatch(/custody_tree_size \d+/);
     expect(metrics).toMatch(/custody_refusals_total\{code="CUSTODY_BAD_SIGNATURE"\} \d+/);
     expect(metrics).toMatch(/custody_append_seconds_bucket/);

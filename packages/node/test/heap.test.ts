@@ -7,8 +7,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { expect, test } from 'vitest';
-import { holdHeapNearLive } from '../src/heap.js';
+import { holdHeapNearLive, watchLiveHeap } from '../src/heap.js';
 
 const heapModule = fileURLToPath(new URL('../src/heap.ts', import.meta.url));
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -62,3 +64,34 @@ test("an operator's cap on the heap is left to V8's own growth", () => {
   expect(holdHeapNearLive([], '--trace-gc --max_old_space_size 128')).toBe(false);
   expect(holdHeapNearLive(['--max-old-space-size', '128'], '')).toBe(false);
 }, 60_000);
+
+test('watchLiveHeap reports what a full collection leaves, and follows what is kept', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const reports: number[] = [];
+  const stop = watchLiveHeap((bytes) => reports.push(bytes));
+  // Observers are told after the collection, on a later turn of the event loop.
+  const collect = async () => {
+    const before = reports.length;
+    gc();
+    for (let i = 0; i < 50 && reports.length === before; i++) await new Promise((r) => setTimeout(r, 2));
+    return reports.at(-1) as number;
+  };
+  try {
+    const base = await collect();
+    expect(base).toBeGreaterThan(0);
+    let kept: string[] | undefined = Array.from({ length: 200_000 }, (_, i) => `kept ${i} `.repeat(8));
+    const holding = await collect();
+    expect(holding - base).toBeGreaterThan(20 * 2 ** 20);
+    expect(kept.length).toBe(200_000);
+    kept = undefined;
+    const released = await collect();
+    expect(released - base).toBeLessThan(5 * 2 ** 20);
+  } finally {
+    stop();
+  }
+  const count = reports.length;
+  gc();
+  await new Promise((r) => setTimeout(r, 20));
+  expect(reports.length).toBe(count);
+});
