@@ -51,8 +51,9 @@ const OLD_GENERATION = new Set(['old_space', 'code_space', 'large_object_space',
  * Calls `report` after each full collection with the bytes then in use in
  * V8's old generation: about what the process keeps (its young generation
  * and what it allocated since are left out). Between collections the heap
- * holds garbage too, up to twice this (HEAP_GROWING_PERCENT), so this, not
- * the heap's size or RSS, is what grows steadily when something leaks.
+ * holds garbage too, in a node held near what it keeps up to twice this
+ * (holdHeapNearLive), so this, not the heap's size or RSS, is what grows
+ * steadily when something leaks.
  * Returns a function that stops it.
  */
 export function watchLiveHeap(report: (bytes: number) => void): () => void {

@@ -40,7 +40,7 @@ export function createMetrics() {
     }),
     heapLive: new Gauge({
       name: 'custody_heap_live_bytes',
-      help: "V8's old generation in use after the last full collection: what the node keeps; steady growth is a leak",
+      help: "V8's old generation in use after the last full collection (0 until the first): what the node keeps; steady growth is a leak",
       registers: [registry],
     }),
     mirrorAlarm: new Gauge({
