@@ -440,6 +440,8 @@ export class Ledger {
 
     const received = now.toISOString();
     const writes = state.takeWrites();
+    // Taken now, so that the group's state (its maps of ids, hashes and reads) is not held while the batch is written.
+    const changedParties = state.changedParties();
     const entries = accepted.map((a) => ({
       received,
       event: a.event as unknown as JsonObject,
@@ -462,7 +464,7 @@ export class Ledger {
     if (genesis?.type === 'ledger.genesis') this.policy = genesis.body.policy;
     const outcomes = written.then(
       (result) => {
-        for (const p of state.changedParties()) this.parties.set(p.id, p);
+        for (const p of changedParties) this.parties.set(p.id, p);
         this.readCachesFollow(firstIndex, result.size, writes);
         this.unwritten.drop(group, writes);
         return this.answer(results, { firstIndex, result });
