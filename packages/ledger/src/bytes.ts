@@ -59,18 +59,61 @@ export function toBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Each base64 digit's value by its character code; -1 for every other character, '=' included. */
+const DIGITS = new Int8Array(128).fill(-1);
+for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries()) {
+  DIGITS[c.charCodeAt(0)] = i;
+}
+const digit = (text: string, i: number): number => {
+  const code = text.charCodeAt(i);
+  return code < 128 ? (DIGITS[code] as number) : -1;
+};
 
 /**
  * Standard padded base64 (RFC 4648 §4). Node's decoder silently skips bad
  * characters and ignores non-zero trailing bits, so two spellings could decode
- * to the same bytes; we accept only the canonical one.
+ * to the same bytes; we accept only the canonical one. Decoded here in one
+ * pass, not checked by a pattern, decoded by Node and encoded again to
+ * compare: every signature a node takes in or an audit reads comes through
+ * here, and that took 0.9 µs against 0.15 (BENCHMARKS.md item 68).
  */
 export function fromBase64(text: string, length?: number, what = 'value'): Uint8Array {
   const fail = (why: string) => new CustodyError('CUSTODY_BAD_INPUT', `${what} ${why}`);
-  if (typeof text !== 'string' || !BASE64.test(text)) throw fail('is not standard padded base64');
-  const bytes = new Uint8Array(Buffer.from(text, 'base64'));
-  if (toBase64(bytes) !== text) throw fail('is not canonical base64 (non-zero padding bits)');
+  const notBase64 = () => fail('is not standard padded base64');
+  if (typeof text !== 'string' || text.length % 4 !== 0) throw notBase64();
+  const n = text.length;
+  // '=' only as the last one or two characters: anywhere else it is not a digit, and fails below.
+  const pad = n === 0 || text.charCodeAt(n - 1) !== 61 ? 0 : text.charCodeAt(n - 2) === 61 ? 2 : 1;
+  const bytes = new Uint8Array((n / 4) * 3 - pad);
+  const whole = pad === 0 ? n : n - 4;
+  let o = 0;
+  /** Negative once any character was not a digit. */
+  let bad = 0;
+  for (let i = 0; i < whole; i += 4) {
+    const a = digit(text, i);
+    const b = digit(text, i + 1);
+    const c = digit(text, i + 2);
+    const d = digit(text, i + 3);
+    bad |= a | b | c | d;
+    const v = (a << 18) | (b << 12) | (c << 6) | d;
+    bytes[o++] = v >> 16;
+    bytes[o++] = v >> 8;
+    bytes[o++] = v;
+  }
+  /** The bits of the last digit that no byte takes: canonical only if zero. */
+  let spare = 0;
+  if (pad !== 0) {
+    const a = digit(text, whole);
+    const b = digit(text, whole + 1);
+    const c = pad === 1 ? digit(text, whole + 2) : 0;
+    bad |= a | b | c;
+    const v = (a << 18) | (b << 12) | (c << 6);
+    bytes[o++] = v >> 16;
+    if (pad === 1) bytes[o++] = v >> 8;
+    spare = pad === 2 ? b & 0x0f : c & 0x03;
+  }
+  if (bad < 0) throw notBase64();
+  if (spare !== 0) throw fail('is not canonical base64 (non-zero padding bits)');
   if (length !== undefined && bytes.length !== length) {
     throw fail(`must decode to ${length} bytes, not ${bytes.length}`);
   }

@@ -40,6 +40,44 @@ describe('strict byte encodings', () => {
     if (decoded !== undefined) expect(toBase64(decoded)).toBe(text);
   });
 
+  // Any text at all, against the rule written out plainly: the RFC's alphabet and
+  // padding by pattern, the bytes by Node's decoder, canonical if they encode back to it.
+  const pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+  const byTheRule = (text: string, length?: number): string => {
+    if (!pattern.test(text)) return 'value is not standard padded base64';
+    const bytes = Buffer.from(text, 'base64');
+    if (bytes.toString('base64') !== text) return 'value is not canonical base64 (non-zero padding bits)';
+    if (length !== undefined && bytes.length !== length)
+      return `value must decode to ${length} bytes, not ${bytes.length}`;
+    return bytes.toString('hex');
+  };
+  const decoded = (text: string, length?: number): string => {
+    try {
+      return toHex(fromBase64(text, length));
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  const near = fc.oneof(
+    fc.string({
+      unit: fc.constantFrom(...'AQgw+/=', ' ', '\n', '-', '_', 'é', '\u0100', '\ud83d'),
+      maxLength: 14,
+    }),
+    fc.uint8Array({ maxLength: 10 }).chain((b) =>
+      fc.tuple(fc.nat(), fc.constantFrom('=', 'A', 'B', ' ', '+', 'ÿ', '')).map(([at, c]) => {
+        const text = Buffer.from(b).toString('base64');
+        const i = text.length === 0 ? 0 : at % text.length;
+        return text.slice(0, i) + c + text.slice(i + 1);
+      }),
+    ),
+  );
+  prop.prop([near, fc.option(fc.integer({ min: 0, max: 8 }), { nil: undefined })])(
+    'base64: any text is decoded, or refused with the reason, as the rule says',
+    (text, length) => {
+      expect(decoded(text, length)).toBe(byTheRule(text, length));
+    },
+  );
+
   prop.prop([fc.uint8Array({ maxLength: 100 })])('base64 and hex round-trip', (bytes) => {
     expect(fromBase64(toBase64(bytes))).toEqual(bytes);
     expect(fromHex(toHex(bytes))).toEqual(bytes);
