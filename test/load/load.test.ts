@@ -48,7 +48,7 @@ test(
   `${DURATION_S} s at ${SHARE * 100} % of the measured maximum ingest, with history reads: no errors, nothing lost, latency bounded, memory flat`,
   async () => {
     // The node as an operator runs it: `custody serve` lets V8's heap grow to
-    // twice what is live (BENCHMARKS.md item 55), so a leak shows in what it
+    // one and a half times what is live (BENCHMARKS.md items 55 and 70), so a leak shows in what it
     // keeps after full collections, which the test holds flat (below), and in
     // its RSS. Under the 128 MB heap cap it once ran with, V8
     // grew the heap by about a third between full collections, one every 3 s,

@@ -7,20 +7,22 @@
  * again: the node's RSS then follows its allocation rate, not its data.
  * Growing by at most double took 46–51 MB off the peak of a 3 × 10^5-event
  * ingest (272–278 → 226–227 MB) at the same rate, within the runs' noise
- * (BENCHMARKS.md item 55).
+ * (BENCHMARKS.md item 55); by at most half, 15–21 MB more off a 10^6-event
+ * ingest's and the load test's node, for twice the full collections and an
+ * ingest 1–4 % slower (item 70).
  */
 import { constants, type NodeGCPerformanceDetail, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 /** V8's old generation grows to at most (1 + this / 100) times what was live at its last full collection. */
-const HEAP_GROWING_PERCENT = 100;
+const HEAP_GROWING_PERCENT = 50;
 
 /** An operator's own growth, on Node's command line (NODE_OPTIONS does not take it). */
 const OWN_GROWTH = /^--heap[-_]growing[-_]percent(=|$)/;
 /**
  * An operator's cap on the heap, on the command line or in NODE_OPTIONS.
  * Under a cap V8 already grows the heap carefully as it nears it, more so
- * than double: a node taking 3,000 events/s for 40 s with a 128 MB cap held
+ * than by double: a node taking 3,000 events/s for 40 s with a 128 MB cap held
  * 190–197 MB of RSS left so and 217–225 with the growth set (BENCHMARKS.md
  * item 55).
  */
@@ -51,7 +53,7 @@ const OLD_GENERATION = new Set(['old_space', 'code_space', 'large_object_space',
  * Calls `report` after each full collection with the bytes then in use in
  * V8's old generation: about what the process keeps (its young generation
  * and what it allocated since are left out). Between collections the heap
- * holds garbage too, in a node held near what it keeps up to twice this
+ * holds garbage too, in a node held near what it keeps up to one and a half times this
  * (holdHeapNearLive), so this, not the heap's size or RSS, is what grows
  * steadily when something leaks.
  * Returns a function that stops it.

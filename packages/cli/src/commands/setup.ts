@@ -241,7 +241,7 @@ export function setupCommands(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  custody serve --data ./custody-data --port 8080\n  custody serve --data ./custody-data --witness-key w1.key --witness-log other.example/log+…\n\nStops gracefully on SIGTERM or Ctrl-C: the group in flight is written first.\nLets V8’s heap grow to at most twice what was live at its last full collection\n(unless Node runs with its own --heap-growing-percent, or --max-old-space-size).\n',
+      '\nExamples:\n  custody serve --data ./custody-data --port 8080\n  custody serve --data ./custody-data --witness-key w1.key --witness-log other.example/log+…\n\nStops gracefully on SIGTERM or Ctrl-C: the group in flight is written first.\nLets V8’s heap grow to at most one and a half times what was live at its last\nfull collection (unless Node runs with its own --heap-growing-percent, or\n--max-old-space-size).\n',
     )
     .action(async (o: ServeFlags, command: Command) => {
       const { out } = contextOf(command);
