@@ -9,7 +9,7 @@
  * ingest (272–278 → 226–227 MB) at the same rate, within the runs' noise
  * (BENCHMARKS.md item 55); by at most half, 15–21 MB more off a 10^6-event
  * ingest's and the load test's node, for twice the full collections and an
- * ingest 1–4 % slower (item 70).
+ * ingest 1–7 % slower (item 70).
  */
 import { constants, type NodeGCPerformanceDetail, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
