@@ -203,9 +203,9 @@ export class KeySpace {
   async get(key: string): Promise<string | undefined> {
     if (this.absent(key)) return undefined;
     try {
-      return (
+      return stored(
         (await this.sublevel.get<string, string>(key, { keyEncoding: 'utf8', valueEncoding: 'utf8' })) ??
-        undefined
+          undefined,
       );
     } catch (cause) {
       throw storageError('reading an index', cause);
@@ -213,21 +213,22 @@ export class KeySpace {
   }
 
   async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
-    const stored = keys.filter((k) => !this.absent(k));
+    const present = keys.filter((k) => !this.absent(k));
     let values: (string | undefined)[];
     try {
       values =
-        stored.length === 0
+        present.length === 0
           ? []
-          : await this.sublevel.getMany<string, string>(stored, {
+          : await this.sublevel.getMany<string, string>(present, {
               keyEncoding: 'utf8',
               valueEncoding: 'utf8',
             });
     } catch (cause) {
       throw storageError('reading an index', cause);
     }
-    if (stored.length === keys.length) return values;
-    const read = new Map(stored.map((k, i) => [k, values[i]]));
+    for (const [i, value] of values.entries()) if (value === NO_VALUE) values[i] = '';
+    if (present.length === keys.length) return values;
+    const read = new Map(present.map((k, i) => [k, values[i]]));
     return keys.map((k) => read.get(k));
   }
 
@@ -235,9 +236,11 @@ export class KeySpace {
   async scan(prefix: string, limit = Number.POSITIVE_INFINITY): Promise<[string, string][]> {
     try {
       // all() reads in as few trips to LevelDB's thread as it can; a history makes dozens of these.
-      return await this.sublevel
-        .iterator<string, string>({ ...range(prefix), limit: Number.isFinite(limit) ? limit : -1 })
-        .all();
+      return storedRows(
+        await this.sublevel
+          .iterator<string, string>({ ...range(prefix), limit: Number.isFinite(limit) ? limit : -1 })
+          .all(),
+      );
     } catch (cause) {
       throw storageError('scanning an index', cause);
     }
@@ -253,7 +256,9 @@ export class KeySpace {
     const options = { ...range(prefix), highWaterMarkBytes: READ_BYTES } as const;
     const rows = this.sublevel.iterator<string, string>(options);
     try {
-      for (let run = await rows.nextv(count); run.length > 0; run = await rows.nextv(count)) yield run;
+      for (let run = await rows.nextv(count); run.length > 0; run = await rows.nextv(count)) {
+        yield storedRows(run);
+      }
     } catch (cause) {
       throw storageError('scanning an index', cause);
     } finally {
@@ -296,8 +301,24 @@ export function subtreeKey(level: number, index: number): Bytes {
 }
 
 const STATE_KEY = utf8('state');
-/** Most index rows name no key to look up next; LevelDB copies what a batch holds, so one empty value serves all. */
-const EMPTY = new Uint8Array(0);
+
+/**
+ * How an empty value is stored: one NUL byte, which no other value of a key
+ * space is (index rows join keys with NUL, and keys are never empty). Most
+ * index rows name no key to look up next, and classic-level 3.0 copies each
+ * value it is given and never frees the copy of an empty one (its
+ * `DisposeSliceBuffer` skips empty slices): 8 bytes lost for every such
+ * row, about 35 bytes an event, without end (BENCHMARKS.md item 71).
+ * Ledgers written before hold empty values; both read back as ''.
+ */
+const NO_VALUE = '\u0000';
+const NO_VALUE_BYTES = utf8(NO_VALUE);
+const stored = (value: string | undefined): string | undefined => (value === NO_VALUE ? '' : value);
+/** The rows of a scan, read back in place (see NO_VALUE). */
+function storedRows(rows: [string, string][]): [string, string][] {
+  for (const row of rows) if (row[1] === NO_VALUE) row[1] = '';
+  return rows;
+}
 
 function encodeState(s: LedgerState): Bytes {
   return utf8(
@@ -482,7 +503,7 @@ export class Store {
         else {
           // Before the write: a key the write then fails to store is only a false positive.
           w.space.wrote(w.key);
-          ops.put(key, w.value === '' ? EMPTY : Buffer.from(w.value, 'utf8'));
+          ops.put(key, w.value === '' ? NO_VALUE_BYTES : Buffer.from(w.value, 'utf8'));
         }
       }
       const leafKey = (i: number) => this.leaves.prefixKey(indexKey(batch.firstIndex + i), 'view');
