@@ -226,7 +226,7 @@ export class KeySpace {
     } catch (cause) {
       throw storageError('reading an index', cause);
     }
-    for (const [i, value] of values.entries()) if (value === NO_VALUE) values[i] = '';
+    for (const [i, value] of values.entries()) values[i] = stored(value);
     if (present.length === keys.length) return values;
     const read = new Map(present.map((k, i) => [k, values[i]]));
     return keys.map((k) => read.get(k));
@@ -316,7 +316,7 @@ const NO_VALUE_BYTES = utf8(NO_VALUE);
 const stored = (value: string | undefined): string | undefined => (value === NO_VALUE ? '' : value);
 /** The rows of a scan, read back in place (see NO_VALUE). */
 function storedRows(rows: [string, string][]): [string, string][] {
-  for (const row of rows) if (row[1] === NO_VALUE) row[1] = '';
+  for (const row of rows) row[1] = stored(row[1]) as string;
   return rows;
 }
 
