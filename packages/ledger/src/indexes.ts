@@ -32,28 +32,39 @@ export const MOSTLY_NEW: readonly string[] = [`s${SEP}`, `h${SEP}`, `l${SEP}`];
 /**
  * The writes of groups sequenced but not yet on disk, newest value per key:
  * the next group is admitted on the state they leave while they are written.
- * A key is dropped once the group that last wrote it is written, or is not.
+ * A group's values are forgotten once its batch is written, or is not.
+ *
+ * Each group keeps its own map, dropped whole, young. One map shared by
+ * every group lived in V8's old generation, where each of its resizes (a
+ * group's keys come and go within milliseconds) was allocated, and most of
+ * its entries were promoted though a group is written in 1–2 ms: it was
+ * half of what the node promoted under load, and the node's slowest writes
+ * wait behind the full collections that promotion brings (BENCHMARKS.md
+ * item 72).
  */
 export class UnwrittenWrites {
-  private readonly values = new Map<string, { readonly value: string | undefined; readonly group: object }>();
+  /** Oldest group first: a later group's value for a key is the one that will stand. */
+  private groups: { readonly group: object; readonly values: ReadonlyMap<string, string | undefined> }[] = [];
 
   add(group: object, writes: readonly ExtraWrite[]): void {
-    for (const w of writes) if (readByAdmission(w.key)) this.values.set(w.key, { value: w.value, group });
+    const values = new Map<string, string | undefined>();
+    for (const w of writes) if (readByAdmission(w.key)) values.set(w.key, w.value);
+    this.groups.push({ group, values });
   }
 
   /** After the group's batch settled, written or not: its values are the store's now, or never will be. */
-  drop(group: object, writes: readonly ExtraWrite[]): void {
-    for (const w of writes) {
-      if (readByAdmission(w.key) && this.values.get(w.key)?.group === group) this.values.delete(w.key);
-    }
+  drop(group: object): void {
+    this.groups = this.groups.filter((g) => g.group !== group);
   }
 
   has(key: string): boolean {
-    return this.values.has(key);
+    return this.groups.some((g) => g.values.has(key));
   }
 
   get(key: string): string | undefined {
-    return this.values.get(key)?.value;
+    let value: string | undefined;
+    for (const { values } of this.groups) if (values.has(key)) value = values.get(key);
+    return value;
   }
 }
 

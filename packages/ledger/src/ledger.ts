@@ -456,7 +456,7 @@ export class Ledger {
       ({ written } = await this.log.stage(entries, () => writes));
     } catch (e) {
       // Nothing was staged: the group fails whole, and the next is sequenced as if it never came.
-      this.unwritten.drop(group, writes);
+      this.unwritten.drop(group);
       const error = storageError(e);
       return { outcomes: this.log.allWritten().then(() => this.answer(results, { firstIndex, error })) };
     }
@@ -466,14 +466,14 @@ export class Ledger {
       (result) => {
         for (const p of changedParties) this.parties.set(p.id, p);
         this.readCachesFollow(firstIndex, result.size, writes);
-        this.unwritten.drop(group, writes);
+        this.unwritten.drop(group);
         return this.answer(results, { firstIndex, result });
       },
       (e: unknown) => {
         // The batch may have landed even so: forget what is cached, read it again.
         this.parties.clear();
         if (firstIndex === 0) this.policy = undefined;
-        this.unwritten.drop(group, writes);
+        this.unwritten.drop(group);
         return this.answer(results, { firstIndex, error: storageError(e) });
       },
     );
