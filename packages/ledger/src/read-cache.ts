@@ -246,19 +246,37 @@ function add<Row>(rows: Map<string, Row[]>, key: string, row: Row): void {
   else list.push(row);
 }
 
-/** Entries read and parsed, by log index: immutable once written, so never stale. */
+/**
+ * Entries read and parsed, by log index: immutable once written, so never
+ * stale. An entry is kept from its second read on: the first leaves only
+ * its index, in a table of indices read once. What every history reads (the
+ * genesis, the parties' registrations) is kept at once; an entry of an item
+ * nobody reads again is not. Kept at its first read, each such entry lived
+ * long enough in the cache to be promoted to V8's old generation, only to be
+ * dropped: with the load test's readers, who read each item once, that was
+ * a quarter of what the node promoted, and the full collections promotion
+ * brings are what its slowest writes wait behind (BENCHMARKS.md item 73).
+ */
 export class EntryCache<E> {
   private readonly lru: Lru<number, E>;
+  /** Indices read once, each at a slot of its hash; a later one that hashes alike takes its place. */
+  private readonly readOnce: Float64Array;
 
   constructor(capacity = 4_096) {
     this.lru = new Lru(capacity);
+    let slots = 1;
+    while (slots < 2 * capacity) slots *= 2;
+    this.readOnce = new Float64Array(slots).fill(-1);
   }
 
   get(index: number): E | undefined {
     return this.lru.get(index);
   }
 
+  /** An entry just read: kept if its index was read before and not forgotten since. */
   set(index: number, entry: E): void {
-    this.lru.set(index, entry);
+    const slot = Math.imul(index, 0x9e3779b1) & (this.readOnce.length - 1);
+    if (this.readOnce[slot] === index) this.lru.set(index, entry);
+    else this.readOnce[slot] = index;
   }
 }

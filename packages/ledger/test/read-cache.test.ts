@@ -1,7 +1,7 @@
 import { fc, test as prop } from '@fast-check/vitest';
 import { expect, test, vi } from 'vitest';
 import { Ledger } from '../src/ledger.js';
-import { IndexFamilyCache, IndexScanCache } from '../src/read-cache.js';
+import { EntryCache, IndexFamilyCache, IndexScanCache } from '../src/read-cache.js';
 import { KeySpace, Store } from '../src/store.js';
 import { castOf, MANUFACTURE, serials, transfer, World } from './world.js';
 
@@ -323,4 +323,19 @@ test('a history asks for the next round of keys beside the entries of this round
   expect(at('scan shipment:SHP-1')).toBeLessThan(at('read'));
   expect(at('scan licence:DE-L-2026-0001')).toBeLessThan(at('read'));
   expect(calls.filter((c) => c.startsWith('scan euc:'))).toHaveLength(1);
+});
+
+test('an entry is kept from its second read on, and no more of them than the capacity', () => {
+  const cache = new EntryCache<string>(2);
+  cache.set(7, 'seven');
+  // Read once: only its index is noted.
+  expect(cache.get(7)).toBeUndefined();
+  cache.set(7, 'seven');
+  expect(cache.get(7)).toBe('seven');
+  for (const i of [1, 2]) {
+    cache.set(i, `#${i}`);
+    cache.set(i, `#${i}`);
+  }
+  // The least recently used of three, 7, made room.
+  expect([cache.get(7), cache.get(1), cache.get(2)]).toEqual([undefined, '#1', '#2']);
 });
