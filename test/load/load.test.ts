@@ -32,7 +32,7 @@ const BURST_EVENTS = 80_000;
  * the burst measures the maximum warm), and
  * the first half-second of load after that was the slowest of most runs
  * (up to 318 writes over 50 ms, the slowest 341 ms; since the maximum is
- * measured warm, the warm-up's slowest write 221–1,286 ms; RELIABILITY.md):
+ * measured warm, the warm-up's slowest write 161–1,286 ms; RELIABILITY.md):
  * a step from idle to 80 % of the maximum, which the targets, set for a node
  * under steady load, are not about. The warm-up's writes are checked like
  * the others and their latency printed on its own.
