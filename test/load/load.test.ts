@@ -152,6 +152,7 @@ test(
     // and a request written before the close is seen would fail for that alone.
     burstHttp.close();
     const http = new HttpClient(node.url);
+    // The readers read the items the burst wrote.
     serials.length = next;
     const writes: number[] = [];
     /** Latencies of the writes sent during the warm-up. */
