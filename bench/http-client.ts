@@ -78,19 +78,35 @@ class Connection {
   }
 }
 
+/** A request waiting for a connection to come free: handed one, told to open its own, or refused. */
+interface Waiter {
+  readonly give: (connection: Connection | undefined) => void;
+  readonly refuse: (error: Error) => void;
+}
+
 /**
  * Connections to one node on 127.0.0.1: a request takes an idle connection
  * or opens one, so an open-loop generator gets as many as it has requests
- * in flight, and closed-loop clients one each.
+ * in flight, and closed-loop clients one each, up to `maxConnections`;
+ * beyond that a request waits here, in order, for one to come free. Without
+ * the limit an open-loop generator whose node stalls for seconds opens a
+ * connection a request until its process runs out of file descriptors (one
+ * load run did: RELIABILITY.md, the twentieth session), and fails with
+ * EMFILE instead of showing the latency the stall caused.
+ * The wait is part of the latency a caller times around `post` or `get`.
  */
 export class HttpClient {
   private readonly idle: Connection[] = [];
   private readonly all = new Set<Connection>();
+  private readonly waiting: Waiter[] = [];
   private readonly port: number;
   private readonly host: string;
 
   /** `url`: the node's base address, e.g. http://127.0.0.1:4100. */
-  constructor(url: string) {
+  constructor(
+    url: string,
+    private readonly maxConnections = 4096,
+  ) {
     const { hostname, port } = new URL(url);
     if (hostname !== '127.0.0.1')
       throw new Error(`the load generator talks to 127.0.0.1 only, not ${hostname}`);
@@ -109,26 +125,41 @@ export class HttpClient {
     return this.send(`GET ${path} HTTP/1.1\r\nhost: ${this.host}\r\n\r\n`, undefined);
   }
 
+  /** Closes every connection; requests still waiting for one are refused. */
   close(): void {
     for (const connection of this.all) connection.close();
     this.all.clear();
     this.idle.length = 0;
+    for (const { refuse } of this.waiting.splice(0)) refuse(new Error('the client was closed'));
   }
 
   private async send(head: string, body: Uint8Array | undefined): Promise<Answer> {
     let connection = this.idle.pop();
-    while (connection !== undefined && !connection.usable) connection = this.idle.pop();
+    while (connection !== undefined && !connection.usable) {
+      // Closed while idle (by the node, after its keep-alive timeout): no longer one of the open.
+      this.all.delete(connection);
+      connection = this.idle.pop();
+    }
+    if (connection === undefined && this.all.size >= this.maxConnections) {
+      connection = await new Promise<Connection | undefined>((give, refuse) =>
+        this.waiting.push({ give, refuse }),
+      );
+    }
     if (connection === undefined) {
       connection = new Connection(this.port);
       this.all.add(connection);
     }
     try {
       const answer = await connection.request(head, body);
-      this.idle.push(connection);
+      const next = this.waiting.shift();
+      if (next === undefined) this.idle.push(connection);
+      else next.give(connection);
       return answer;
     } catch (error) {
       this.all.delete(connection);
       connection.close();
+      // One fewer open: the next waiting opens its own.
+      this.waiting.shift()?.give(undefined);
       throw error;
     }
   }
