@@ -313,7 +313,11 @@ test(
     // (RSS follows it only at twice the heap's growth, and not at once).
     // (At least half the run's seconds measured: a node that reports nothing cannot pass.)
     expect(live.length).toBeGreaterThanOrEqual(DURATION_S / 2);
-    expect(liveLast).toBeLessThanOrEqual(liveMiddle * 1.15);
+    // Within 20 %: a third holds one or two full collections, each taken with
+    // whatever was in flight, and eighteen runs of the twentieth session moved
+    // from −12 % to +15 % (RELIABILITY.md). A leak of 50 bytes an event at
+    // 7,000 events/s adds 7 MB in the 20 s between the thirds, 20 % of 35 MB.
+    expect(liveLast).toBeLessThanOrEqual(liveMiddle * 1.2);
   },
   (WARM_UP_S + DURATION_S) * 1000 + 120_000,
 );
