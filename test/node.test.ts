@@ -2,7 +2,8 @@
  * A real node on 127.0.0.1 under concurrent writers, and stopped in the
  * middle of a stream: nothing acknowledged is lost, nothing refused is kept.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import {
   ed25519Verifier,
@@ -139,5 +140,62 @@ describe('a real node under 50 concurrent clients', () => {
     expect((await ledger.audit()).ok).toBe(true);
     await ledger.close();
     expect(acknowledged.length).toBeGreaterThanOrEqual(300);
+  });
+});
+
+describe('a node that stalls', () => {
+  test('connections opened while it is stopped wait in its listen queue, and are all answered once it runs again', async () => {
+    const { node } = await setup();
+    const pid = node.child.pid as number;
+    const port = Number(new URL(node.url).port);
+    // Clients that find a node slow open more connections. Past Node's default
+    // listen queue (511) the kernel drops their handshakes, which clients
+    // retry only after growing pauses: in a load run, a node stalled for a
+    // second left writes waiting up to 14.5 s (RELIABILITY.md, the
+    // twenty-first session).
+    // Linux caps the queue at net.core.somaxconn (4096 here); where it is lower, as many as it allows.
+    const CONNECTIONS = Math.min(1500, Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8')));
+    process.kill(pid, 'SIGSTOP');
+    const sockets: Socket[] = [];
+    /** What went wrong on each socket; the answers below report it. */
+    const failed = new Map<Socket, Error>();
+    try {
+      let connected = 0;
+      for (let i = 0; i < CONNECTIONS; i++) {
+        const socket = connect({ host: '127.0.0.1', port, noDelay: true });
+        socket.once('connect', () => connected++);
+        socket.on('error', (e) => failed.set(socket, e));
+        sockets.push(socket);
+      }
+      // The kernel completes the handshakes of a stopped process's queue at
+      // once; a dropped one is retried only after 1 s.
+      const end = performance.now() + 900;
+      while (connected < CONNECTIONS && performance.now() < end) await new Promise((r) => setTimeout(r, 10));
+      expect(connected).toBe(CONNECTIONS);
+    } catch (e) {
+      for (const socket of sockets) socket.destroy();
+      throw e;
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const answers = sockets.map(
+      (socket) =>
+        new Promise<string>((resolve, reject) => {
+          let text = '';
+          socket.setEncoding('latin1');
+          socket.on('data', (d: string) => {
+            text += d;
+          });
+          socket.on('end', () => resolve(text.split('\r\n')[0] ?? ''));
+          socket.on('error', reject);
+          const error = failed.get(socket);
+          if (error !== undefined) reject(error);
+          socket.end(
+            `GET /v1/checkpoint HTTP/1.1\r\nhost: ${node.url.slice(7)}\r\nconnection: close\r\n\r\n`,
+          );
+        }),
+    );
+    expect(new Set(await Promise.all(answers))).toEqual(new Set(['HTTP/1.1 200 OK']));
+    await node.stop();
   });
 });
