@@ -63,6 +63,26 @@ const pct = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 };
 
+/** A figure from the node's /metrics text, or undefined if it has none. */
+const metric = (text: string, name: string) => {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+};
+
+/**
+ * This machine's count of connections the kernel dropped because a listen
+ * queue was full (all processes: the load test runs alone). A node whose
+ * queue overflowed left writes waiting seconds for the handshake's retries
+ * (RELIABILITY.md, the twenty-first session).
+ */
+const listenOverflows = () => {
+  const [names, values] = readFileSync('/proc/net/netstat', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('TcpExt:'))
+    .map((l) => l.split(/\s+/));
+  return Number(values?.[names?.indexOf('ListenOverflows') ?? -1]);
+};
+
 const rssMb = (pid: number) => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m?.[1]) / 1024;
@@ -193,6 +213,7 @@ test(
     /** Writes sent and not yet answered; the run waits for them at its end. */
     let unanswered = 0;
     let allAnswered: (() => void) | undefined;
+    const overflowsBefore = listenOverflows();
     const start = performance.now();
     /** Where the timed minute begins. */
     const t0 = start + WARM_UP_S * 1000;
@@ -201,6 +222,9 @@ test(
     let warmUpSent = 0;
     /** The node's live heap (MB) each second, from its metrics: what a full collection left. */
     const live: number[] = [];
+    /** The node's event loop each second (its /metrics): how busy, how late at p99 and at most (ms), and GC pauses (ms). */
+    const loop: { busy: number; p99: number; max: number; gc: number }[] = [];
+    let gcBefore: number | undefined;
     const liveReads: Promise<void>[] = [];
     const sampler = setInterval(() => {
       if (performance.now() < t0) return;
@@ -208,9 +232,22 @@ test(
       liveReads.push(
         http.get('/metrics').then(
           ({ body }) => {
-            const bytes = /\ncustody_heap_live_bytes (\d+)/.exec(body.toString())?.[1];
+            const text = body.toString();
+            const bytes = metric(text, 'custody_heap_live_bytes');
             // 0 until the node's first full collection: nothing measured yet.
-            if (bytes !== undefined && Number(bytes) > 0) live.push(Number(bytes) / 2 ** 20);
+            if (bytes !== undefined && bytes > 0) live.push(bytes / 2 ** 20);
+            const gc =
+              (metric(text, 'custody_gc_pause_seconds_total{kind="minor"}') ?? 0) +
+              (metric(text, 'custody_gc_pause_seconds_total{kind="major"}') ?? 0);
+            if (gcBefore !== undefined) {
+              loop.push({
+                busy: metric(text, 'custody_event_loop_utilization') ?? Number.NaN,
+                p99: (metric(text, 'custody_event_loop_delay_seconds{quantile="0.99"}') ?? Number.NaN) * 1000,
+                max: (metric(text, 'custody_event_loop_delay_seconds{quantile="1"}') ?? Number.NaN) * 1000,
+                gc: (gc - gcBefore) * 1000,
+              });
+            }
+            gcBefore = gc;
           },
           (e: Error) => {
             errors.push(`metrics: ${e.message}`);
@@ -267,6 +304,7 @@ test(
     ]);
     http.close();
     await node.stop();
+    const overflows = listenOverflows() - overflowsBefore;
 
     const third = Math.floor(rss.length / 3);
     const median = (values: number[]) => pct(values, 50);
@@ -299,8 +337,19 @@ test(
     const drift = windows
       .filter((w) => w.length > 0)
       .map((w, i) => `${i * 10}s ${Math.round(pct(w, 50))}/${Math.round(pct(w, 99))}`);
+    const perSecond = (key: keyof (typeof loop)[number], p: number) =>
+      pct(
+        loop.map((l) => l[key]),
+        p,
+      );
+    const nodeLoop = [
+      `busy ${Math.round(perSecond('busy', 50) * 100)} % (most ${Math.round(perSecond('busy', 100) * 100)} %)`,
+      `delay p99 ${Math.round(perSecond('p99', 50))} ms (most ${Math.round(perSecond('p99', 100))})`,
+      `longest ${Math.round(perSecond('max', 100))} ms`,
+      `GC pauses ${Math.round(perSecond('gc', 50))} ms (most ${Math.round(perSecond('gc', 100))})`,
+    ];
     console.log(
-      `load: ${JSON.stringify(figures)}\nlatency against the benchmark's targets: ${onTarget.join(', ')}\nwrites p50/p99 ms by 10 s window sent in: ${drift.join(', ')}\nwarm-up (${WARM_UP_S} s, not timed): ${warmUp.length} writes, p50/p99/max ${[50, 99, 100].map((p) => Math.round(pct(warmUp, p))).join('/')} ms`,
+      `load: ${JSON.stringify(figures)}\nlatency against the benchmark's targets: ${onTarget.join(', ')}\nwrites p50/p99 ms by 10 s window sent in: ${drift.join(', ')}\nwarm-up (${WARM_UP_S} s, not timed): ${warmUp.length} writes, p50/p99/max ${[50, 99, 100].map((p) => Math.round(pct(warmUp, p))).join('/')} ms\nthe node's event loop in a median second of the run: ${nodeLoop.join(', ')}\nconnections dropped by a full listen queue on this machine during the run: ${overflows}`,
     );
     expect(errors.slice(0, 5)).toEqual([]);
     expect(warmUp.length).toBe(warmUpSent);

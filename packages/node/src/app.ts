@@ -10,6 +10,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { Batcher } from './batcher.js';
 import { Cosigning, type WitnessEndpoint } from './cosigning.js';
 import { sendError, toCustodyError } from './errors.js';
+import { type LoopWatch, watchEventLoop } from './event-loop.js';
 import { watchLiveHeap } from './heap.js';
 import { createMetrics } from './metrics.js';
 import { Follower } from './mirror.js';
@@ -75,8 +76,10 @@ export async function createNode(options: NodeOptions): Promise<FastifyInstance>
   const metrics = createMetrics();
   // Watched from when the node is ready to when it closes (a node that fails to build watches nothing).
   let stopWatchingHeap = () => {};
+  let loop: LoopWatch | undefined;
   app.addHook('onReady', async () => {
     stopWatchingHeap = watchLiveHeap((bytes) => metrics.heapLive.set(bytes));
+    loop = watchEventLoop();
   });
   const follower =
     options.mirror === undefined
@@ -140,7 +143,7 @@ export async function createNode(options: NodeOptions): Promise<FastifyInstance>
   eventRoutes(app, ledger, batcher, checkpoint, follower?.source);
   logRoutes(app, ledger, checkpoint, options.pageSize ?? 1_000);
   historyRoutes(app, ledger, checkpoint);
-  opsRoutes(app, ledger, batcher, metrics, follower);
+  opsRoutes(app, ledger, batcher, metrics, () => loop?.read(), follower);
   tileRoutes(app, ledger, checkpoint);
   // A node that starts with witnesses asks them about the checkpoint it already has.
   if (withWitnesses) app.addHook('onReady', async () => void cosigning.collect());
@@ -166,6 +169,7 @@ export async function createNode(options: NodeOptions): Promise<FastifyInstance>
     if (options.closeLedger !== false) await ledger.close();
     await options.onClose?.();
     stopWatchingHeap();
+    loop?.stop();
   });
   return app;
 }

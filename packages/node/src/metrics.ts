@@ -43,6 +43,23 @@ export function createMetrics() {
       help: "V8's old generation in use after the last full collection (0 until the first): what the node keeps; steady growth is a leak",
       registers: [registry],
     }),
+    loopUtilization: new Gauge({
+      name: 'custody_event_loop_utilization',
+      help: 'Share of the time since the last scrape the event loop spent running callbacks (0-1); every request waits its turn on it',
+      registers: [registry],
+    }),
+    loopDelay: new Gauge({
+      name: 'custody_event_loop_delay_seconds',
+      help: 'How late a 10 ms timer ran since the last scrape: the median, 99th percentile and most (quantile 0.5, 0.99, 1)',
+      labelNames: ['quantile'],
+      registers: [registry],
+    }),
+    gcPauses: new Counter({
+      name: 'custody_gc_pause_seconds_total',
+      help: 'Time the event loop stood still for garbage collection, by kind (minor: scavenges; major: full collections and their steps)',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
     mirrorAlarm: new Gauge({
       name: 'custody_mirror_alarm',
       help: '1 if this mirror caught its source presenting an inconsistent checkpoint',

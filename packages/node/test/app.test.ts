@@ -573,4 +573,28 @@ describe('reads', () => {
     expect((await get('/docs')).statusCode).toBeLessThan(400);
     await expectRefusal(get('/v2/nothing'), 404, 'CUSTODY_NO_ROUTE');
   });
+
+  test('GET /metrics reports the event loop since the last scrape: how busy, how late, and the collections that held it', async () => {
+    const value = (text: string, name: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+      return Number(line?.slice(name.length + 1));
+    };
+    const longest = 'custody_event_loop_delay_seconds{quantile="1"}';
+    await get('/metrics');
+    // The loop held for 150 ms, as a long synchronous task would, then a full collection.
+    const until = performance.now() + 150;
+    while (performance.now() < until);
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+    await new Promise((r) => setTimeout(r, 30));
+    const held = (await get('/metrics')).body;
+    expect(value(held, longest)).toBeGreaterThanOrEqual(0.1);
+    expect(value(held, 'custody_event_loop_utilization')).toBeGreaterThan(0.5);
+    expect(value(held, 'custody_gc_pause_seconds_total{kind="major"}')).toBeGreaterThan(0);
+    // The next scrape covers only the time since this one.
+    await new Promise((r) => setTimeout(r, 50));
+    const after = (await get('/metrics')).body;
+    expect(value(after, longest)).toBeLessThan(0.1);
+    expect(value(after, 'custody_event_loop_utilization')).toBeLessThan(0.5);
+  });
 });

@@ -2,6 +2,7 @@
 import type { Ledger } from '@custody/ledger';
 import type { FastifyInstance } from 'fastify';
 import type { Batcher } from '../batcher.js';
+import type { LoopFigures } from '../event-loop.js';
 import type { Metrics } from '../metrics.js';
 import type { Follower } from '../mirror.js';
 import { Health } from '../schemas.js';
@@ -11,6 +12,8 @@ export function opsRoutes(
   ledger: Ledger,
   batcher: Batcher,
   metrics: Metrics,
+  /** The event loop's figures since the last scrape; undefined before the node is ready. */
+  readLoop: () => LoopFigures | undefined,
   follower?: Follower,
 ): void {
   app.get(
@@ -35,6 +38,15 @@ export function opsRoutes(
       metrics.treeSize.set(ledger.servedSize);
       metrics.queueDepth.set(batcher.depth);
       if (follower !== undefined) metrics.mirrorAlarm.set(follower.status().alarm === undefined ? 0 : 1);
+      const loop = readLoop();
+      if (loop !== undefined) {
+        metrics.loopUtilization.set(loop.utilization);
+        metrics.loopDelay.set({ quantile: '0.5' }, loop.delay.p50);
+        metrics.loopDelay.set({ quantile: '0.99' }, loop.delay.p99);
+        metrics.loopDelay.set({ quantile: '1' }, loop.delay.max);
+        metrics.gcPauses.inc({ kind: 'minor' }, loop.gcPauses.minor);
+        metrics.gcPauses.inc({ kind: 'major' }, loop.gcPauses.major);
+      }
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     },
   );
