@@ -1,6 +1,8 @@
 /**
  * A real node on 127.0.0.1 under concurrent writers, and stopped in the
  * middle of a stream: nothing acknowledged is lost, nothing refused is kept.
+ * And one that stalls while clients connect: none of their connections is
+ * dropped.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -152,8 +154,8 @@ describe('a node that stalls', () => {
     // listen queue (511) the kernel drops their handshakes, which clients
     // retry only after growing pauses: in a load run, a node stalled for a
     // second left writes waiting up to 14.5 s (RELIABILITY.md, the
-    // twenty-first session).
-    // Linux caps the queue at net.core.somaxconn (4096 here); where it is lower, as many as it allows.
+    // twenty-first session). Linux caps the queue at net.core.somaxconn
+    // (4096 here); where that is lower, as many as it allows.
     const CONNECTIONS = Math.min(1500, Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8')));
     process.kill(pid, 'SIGSTOP');
     const sockets: Socket[] = [];
