@@ -10,6 +10,7 @@
  * the measured maximum is the machine's.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { KeyPair } from '@custody/ledger';
 import { expect, test } from 'vitest';
 import { HttpClient } from '../../bench/http-client.js';
@@ -81,6 +82,25 @@ const listenOverflows = () => {
     .filter((l) => l.startsWith('TcpExt:'))
     .map((l) => l.split(/\s+/));
   return Number(values?.[names?.indexOf('ListenOverflows') ?? -1]);
+};
+
+/**
+ * How long the node's main thread (its event loop) has run, and waited to
+ * run while it could have, in ms (Linux's schedstat). On these two cores it
+ * shares them with its own helpers (signature checks, LevelDB's compaction,
+ * V8's collector) and with this process, the load generator.
+ */
+const mainThreadMs = (pid: number) => {
+  const [run = 0, wait = 0] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8')
+    .split(' ')
+    .map(Number);
+  return { run: run / 1e6, wait: wait / 1e6 };
+};
+
+/** The compactions in a LevelDB LOG's text and the bytes they wrote. */
+const compactions = (log: string) => {
+  const written = [...log.matchAll(/^.* Compacted .* => (\d+) bytes$/gm)].map((m) => Number(m[1]));
+  return { count: written.length, mb: written.reduce((a, b) => a + b, 0) / 2 ** 20 };
 };
 
 const rssMb = (pid: number) => {
@@ -158,7 +178,7 @@ test(
     // its RSS. Under the 128 MB heap cap it once ran with, V8
     // grew the heap by about a third between full collections, one every 3 s,
     // and most clusters of slow writes sat on one (RELIABILITY.md).
-    const { node, acme } = await setup();
+    const { node, acme, dir } = await setup();
     const pid = node.child.pid as number;
     // The benchmark's light client: fetch would take as much CPU as the node, on the same two cores.
     const burstHttp = new HttpClient(node.url);
@@ -214,6 +234,9 @@ test(
     let unanswered = 0;
     let allAnswered: (() => void) | undefined;
     const overflowsBefore = listenOverflows();
+    const leveldbLog = join(dir, 'ledger', 'LOG');
+    const logBefore = readFileSync(leveldbLog, 'utf8').length;
+    const threadBefore = mainThreadMs(pid);
     const start = performance.now();
     /** Where the timed minute begins. */
     const t0 = start + WARM_UP_S * 1000;
@@ -302,9 +325,13 @@ test(
       ...readers,
       ...liveReads,
     ]);
+    const threadAfter = mainThreadMs(pid);
+    const seconds = (performance.now() - start) / 1000;
     http.close();
     await node.stop();
     const overflows = listenOverflows() - overflowsBefore;
+    const compacted = compactions(readFileSync(leveldbLog, 'utf8').slice(logBefore));
+    const share = (ms: number) => Math.round(ms / 10 / seconds);
 
     const third = Math.floor(rss.length / 3);
     const median = (values: number[]) => pct(values, 50);
@@ -349,7 +376,7 @@ test(
       `GC pauses ${Math.round(perSecond('gc', 50))} ms (most ${Math.round(perSecond('gc', 100))})`,
     ];
     console.log(
-      `load: ${JSON.stringify(figures)}\nlatency against the benchmark's targets: ${onTarget.join(', ')}\nwrites p50/p99 ms by 10 s window sent in: ${drift.join(', ')}\nwarm-up (${WARM_UP_S} s, not timed): ${warmUp.length} writes, p50/p99/max ${[50, 99, 100].map((p) => Math.round(pct(warmUp, p))).join('/')} ms\nthe node's event loop in a median second of the run: ${nodeLoop.join(', ')}\nconnections dropped by a full listen queue on this machine during the run: ${overflows}`,
+      `load: ${JSON.stringify(figures)}\nlatency against the benchmark's targets: ${onTarget.join(', ')}\nwrites p50/p99 ms by 10 s window sent in: ${drift.join(', ')}\nwarm-up (${WARM_UP_S} s, not timed): ${warmUp.length} writes, p50/p99/max ${[50, 99, 100].map((p) => Math.round(pct(warmUp, p))).join('/')} ms\nthe node's event loop in a median second of the run: ${nodeLoop.join(', ')}\nthe node's main thread during the run: on a core ${share(threadAfter.run - threadBefore.run)} % of the time, waiting for one ${share(threadAfter.wait - threadBefore.wait)} %\nLevelDB's compactions during the run: ${compacted.count}, ${Math.round(compacted.mb)} MB written\nconnections dropped by a full listen queue on this machine during the run: ${overflows}`,
     );
     expect(errors.slice(0, 5)).toEqual([]);
     expect(warmUp.length).toBe(warmUpSent);
