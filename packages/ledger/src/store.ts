@@ -38,18 +38,6 @@ type Sublevel = AbstractSublevel<Level<Bytes, Bytes>, string | Buffer | Uint8Arr
  */
 const MAX_OPEN_FILES = 200;
 
-/**
- * Writes LevelDB gathers in memory before it sorts them into a table file
- * (its default is 4 MB). A node's index rows land all over the key space, so
- * every few level-0 tables are merged with the whole of level 1 (10 MB), and
- * the smaller the tables, the more often: at about 8,000 events/s a 4 MB
- * buffer was flushed twice a second and LevelDB's compaction thread, on the
- * same two cores as the node's event loop, rewrote 1.9–2.5 GB in a load
- * test's run; with 16 MB, 1.0–1.4 GB (RELIABILITY.md, the twenty-second
- * session). LevelDB holds up to two buffers (one being written out).
- */
-const WRITE_BUFFER_BYTES = 16 * 2 ** 20;
-
 function openSublevel(db: Level<Bytes, Bytes>, name: string): Sublevel {
   return db.sublevel<Bytes, Bytes>(name, { keyEncoding: 'view', valueEncoding: 'view' });
 }
@@ -420,7 +408,6 @@ export class Store {
       createIfMissing: create,
       errorIfExists: create,
       maxOpenFiles: MAX_OPEN_FILES,
-      writeBufferSize: WRITE_BUFFER_BYTES,
     });
     try {
       await db.open();
