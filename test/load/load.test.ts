@@ -4,8 +4,9 @@
  * on this machine once it is warm, then for 60 seconds at 80 % of that rate
  * (open loop: requests leave on schedule whether or not earlier ones are
  * answered) while the same readers go on, after a few seconds at the same
- * rate that are checked but not timed. No errors, nothing lost, write and read latency bounded (and
- * reported against the benchmark's HTTP targets), the node's memory flat.
+ * rate that are checked but not timed. No errors, nothing lost, write and
+ * read latency bounded (and reported against the benchmark's HTTP
+ * targets), the node's memory flat.
  * This file runs alone, after every other suite (see vitest.config.ts), so
  * the measured maximum is the machine's.
  */
