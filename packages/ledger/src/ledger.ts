@@ -15,6 +15,7 @@ import { parseEvent } from './events/parse.js';
 import type { CustodyEvent, LoggedEvent, Policy } from './events/schema.js';
 import {
   digestEventJson,
+  verifyEventMessage,
   verifyEventMessageAsync,
   verifyMessageAsync,
   verifyMessageOn,
@@ -82,6 +83,18 @@ export interface LedgerOptions {
    */
   readonly partiesAtOpen?: number;
 }
+
+/**
+ * Signatures a history checks on the event loop: those of the first entries
+ * it reads from the store. A check sent to the verification threads comes
+ * back after they, LevelDB and V8 have had a core: under the load test (about
+ * 7,000 events/s on two cores) an item's one new signature came back up to
+ * 9–12 ms after its history was gathered (p99), half the history's time; on
+ * the loop it takes about 70 µs. Four at most are about 0.3 ms of the loop;
+ * a history with more to check checks the rest on the threads while it
+ * gathers (BENCHMARKS.md item 74).
+ */
+const CHECKS_ON_LOOP = 4;
 
 export class Ledger {
   private tail: Promise<unknown> = Promise.resolve();
@@ -587,11 +600,14 @@ export class Ledger {
    * Reads the events under an index key, as of a tree size: an append in
    * progress may have indexed entries the tree does not cover yet. With
    * `verify`, for a history, which checks every signature, each entry's
-   * check starts as it is found (see startVerifying); a bundle checks none.
+   * check starts as it is found (see startVerifying), the first
+   * CHECKS_ON_LOOP entries read on the event loop; a bundle checks none.
    */
   lookupAt(size: number, { verify = false }: { verify?: boolean } = {}): Lookup {
     // Reads in flight for this history, so that two lookups finding the same entry read it once.
     const reading = new Map<number, Promise<EventEntry>>();
+    let onLoop = CHECKS_ON_LOOP;
+    const check = verify ? (e: EventEntry) => this.startVerifying(e, onLoop-- > 0) : undefined;
     // Lookups begun for this history, the ones asked for ahead among them.
     const looking = new Map<string, Promise<EventEntry[]>>();
     const lookup = (key: string): Promise<EventEntry[]> => {
@@ -606,7 +622,7 @@ export class Ledger {
           return this.eventsAt(
             rows.map((r) => r.index),
             reading,
-            verify,
+            check,
           );
         });
         looking.set(key, events);
@@ -616,11 +632,14 @@ export class Ledger {
     return lookup;
   }
 
-  /** The events at these indices, from the entry cache, a read this history has under way, or one read. */
+  /**
+   * The events at these indices, from the entry cache, a read this history
+   * has under way, or one read; `check` starts the check of each one read.
+   */
   private eventsAt(
     indices: readonly number[],
     reading: Map<number, Promise<EventEntry>>,
-    verify: boolean,
+    check: ((e: EventEntry) => void) | undefined,
   ): Promise<EventEntry[]> {
     const found = indices.map((i) => this.entryCache.get(i) ?? reading.get(i));
     const missing = indices.filter((_, n) => found[n] === undefined);
@@ -628,7 +647,7 @@ export class Ledger {
       // The entries not read yet, in one read of the store.
       const read = this.log.entriesAt(missing).then((entries) => {
         const events = entries.map(toEventEntry);
-        if (verify) for (const e of events) this.startVerifying(e);
+        if (check !== undefined) for (const e of events) check(e);
         return events;
       });
       read.catch(() => undefined); // each entry's promise carries the error to its reader
@@ -650,19 +669,18 @@ export class Ledger {
    * Starts checking the signature of an entry just read under its signer's
    * key as admission knows it, while the history goes on gathering, so that
    * the check that counts (under the key the signer had at that entry, once
-   * the registrations are gathered) finds it done or under way. Only for
-   * parties already in memory: reading one here would cost a trip.
+   * the registrations are gathered) finds it done or under way: `onLoop`,
+   * done now, on the event loop; otherwise under way on the verification
+   * threads. Only for parties already in memory: reading one here would
+   * cost a trip.
    */
-  private startVerifying(e: EventEntry): void {
+  private startVerifying(e: EventEntry, onLoop: boolean): void {
     const key = this.parties.get(e.event.signer)?.keys.find((k) => k.keyId === e.event.key);
     if (key === undefined || e.message === undefined) return;
     try {
-      void verifyEventMessageAsync(
-        e.message,
-        e.sig,
-        partyPublicKey(e.event.signer, key.vkey).key,
-        this.checkOnThreads,
-      );
+      const publicKey = partyPublicKey(e.event.signer, key.vkey).key;
+      if (onLoop) verifyEventMessage(e.message, e.sig, publicKey);
+      else void verifyEventMessageAsync(e.message, e.sig, publicKey, this.checkOnThreads);
     } catch {
       // A key that does not parse is the history's own check to report.
     }
