@@ -295,6 +295,8 @@ test(
     /** The node's event loop each second (its /metrics): how busy, how late at p99 and at most (ms), and GC pauses (ms). */
     const loop: { busy: number; p99: number; max: number; gc: number }[] = [];
     let gcBefore: number | undefined;
+    /** The node's GC pauses so far (s) at each second's reading, young-generation and full collections apart. */
+    const gcByKind: { minor: number; major: number }[] = [];
     const liveReads: Promise<void>[] = [];
     const sampler = setInterval(() => {
       if (performance.now() < t0) return;
@@ -306,9 +308,10 @@ test(
             const bytes = metric(text, 'custody_heap_live_bytes');
             // 0 until the node's first full collection: nothing measured yet.
             if (bytes !== undefined && bytes > 0) live.push(bytes / 2 ** 20);
-            const gc =
-              (metric(text, 'custody_gc_pause_seconds_total{kind="minor"}') ?? 0) +
-              (metric(text, 'custody_gc_pause_seconds_total{kind="major"}') ?? 0);
+            const minor = metric(text, 'custody_gc_pause_seconds_total{kind="minor"}') ?? 0;
+            const major = metric(text, 'custody_gc_pause_seconds_total{kind="major"}') ?? 0;
+            gcByKind.push({ minor, major });
+            const gc = minor + major;
             if (gcBefore !== undefined) {
               loop.push({
                 busy: metric(text, 'custody_event_loop_utilization') ?? Number.NaN,
@@ -416,11 +419,17 @@ test(
         loop.map((l) => l[key]),
         p,
       );
+    /** ms a second of the run the node paused for one kind of collection, from its first reading to its last. */
+    const gcPerSecond = (kind: 'minor' | 'major') =>
+      Math.round(
+        (((gcByKind.at(-1)?.[kind] ?? 0) - (gcByKind[0]?.[kind] ?? 0)) * 1000) /
+          Math.max(1, gcByKind.length - 1),
+      );
     const nodeLoop = [
       `busy ${Math.round(perSecond('busy', 50) * 100)} % (most ${Math.round(perSecond('busy', 100) * 100)} %)`,
       `delay p99 ${Math.round(perSecond('p99', 50))} ms (most ${Math.round(perSecond('p99', 100))})`,
       `longest ${Math.round(perSecond('max', 100))} ms`,
-      `GC pauses ${Math.round(perSecond('gc', 50))} ms (most ${Math.round(perSecond('gc', 100))})`,
+      `GC pauses ${Math.round(perSecond('gc', 50))} ms (most ${Math.round(perSecond('gc', 100))}; over the run ${gcPerSecond('minor')} ms a second in young-generation collections, ${gcPerSecond('major')} in full ones)`,
     ];
     console.log(
       `load: ${JSON.stringify(figures)}\nlatency against the benchmark's targets: ${onTarget.join(', ')}\nwrites p50/p99 ms by 10 s window sent in: ${drift.join(', ')}\nwarm-up (${WARM_UP_S} s, not timed): ${warmUp.length} writes, p50/p99/max ${[50, 99, 100].map((p) => Math.round(pct(warmUp, p))).join('/')} ms\nthe node's event loop in a median second of the run: ${nodeLoop.join(', ')}\nthe node's main thread during the run: on a core ${share(threadAfter.run - threadBefore.run)} % of the time, waiting for one ${share(threadAfter.wait - threadBefore.wait)} %\nLevelDB's compactions during the run: ${compacted.count}, ${Math.round(compacted.mb)} MB written\nconnections dropped by a full listen queue on this machine during the run: ${overflows}\nthis process's event loop during the run (it times every request): late by ${generatorLate(99)} ms at p99, ${generatorLate(100)} at most`,
