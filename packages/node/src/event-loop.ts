@@ -9,6 +9,8 @@
  * session). Figures cover the time since the last read, so a scrape every
  * few seconds sees each interval once.
  */
+
+import { readFileSync } from 'node:fs';
 import {
   constants,
   createHistogram,
@@ -31,6 +33,26 @@ export interface LoopFigures {
    * generation's scavenges) and major (full collections and their steps).
    */
   readonly gcPauses: { readonly minor: number; readonly major: number };
+  /**
+   * Seconds the loop's thread ran on a core, and waited for one while it
+   * had work (Linux; absent elsewhere). On a machine of few cores it shares
+   * them with the node's own helpers (signature checks, LevelDB's
+   * compaction, V8's collector) and whatever else runs there: waiting
+   * counts a busy machine in every latency.
+   */
+  readonly thread?: { readonly running: number; readonly waiting: number };
+}
+
+/** This thread's time on a core and waiting for one since it began, in seconds, or undefined off Linux. */
+function threadTimes(): { running: number; waiting: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync('/proc/thread-self/schedstat', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const [running = 0, waiting = 0] = text.split(' ').map(Number);
+  return { running: running / 1e9, waiting: waiting / 1e9 };
 }
 
 export interface LoopWatch {
@@ -54,6 +76,7 @@ export function watchEventLoop(): LoopWatch {
   let since: EventLoopUtilization = performance.eventLoopUtilization();
   let minor = 0;
   let major = 0;
+  let threadSince = threadTimes();
   const gc = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       const kind = (entry as unknown as { detail?: NodeGCPerformanceDetail }).detail?.kind;
@@ -66,6 +89,7 @@ export function watchEventLoop(): LoopWatch {
   return {
     read() {
       const now = performance.eventLoopUtilization();
+      const threadNow = threadTimes();
       const figures: LoopFigures = {
         utilization: performance.eventLoopUtilization(now, since).utilization,
         delay: {
@@ -74,8 +98,17 @@ export function watchEventLoop(): LoopWatch {
           max: seconds(delays.max),
         },
         gcPauses: { minor, major },
+        ...(threadNow === undefined || threadSince === undefined
+          ? {}
+          : {
+              thread: {
+                running: threadNow.running - threadSince.running,
+                waiting: threadNow.waiting - threadSince.waiting,
+              },
+            }),
       };
       since = now;
+      threadSince = threadNow;
       delays.reset();
       minor = 0;
       major = 0;

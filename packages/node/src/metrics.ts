@@ -60,6 +60,12 @@ export function createMetrics() {
       labelNames: ['kind'],
       registers: [registry],
     }),
+    loopThread: new Counter({
+      name: 'custody_event_loop_thread_seconds_total',
+      help: "Time the event loop's thread ran on a core (running) and waited for one while it had work (waiting); Linux only",
+      labelNames: ['state'],
+      registers: [registry],
+    }),
     mirrorAlarm: new Gauge({
       name: 'custody_mirror_alarm',
       help: '1 if this mirror caught its source presenting an inconsistent checkpoint',

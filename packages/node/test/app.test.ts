@@ -580,7 +580,9 @@ describe('reads', () => {
       return Number(line?.slice(name.length + 1));
     };
     const longest = 'custody_event_loop_delay_seconds{quantile="1"}';
-    await get('/metrics');
+    const running = 'custody_event_loop_thread_seconds_total{state="running"}';
+    const waiting = 'custody_event_loop_thread_seconds_total{state="waiting"}';
+    const before = (await get('/metrics')).body;
     // The loop held for 150 ms, as a long synchronous task would, then a full collection.
     const until = performance.now() + 150;
     while (performance.now() < until);
@@ -591,6 +593,9 @@ describe('reads', () => {
     expect(value(held, longest)).toBeGreaterThanOrEqual(0.1);
     expect(value(held, 'custody_event_loop_utilization')).toBeGreaterThan(0.5);
     expect(value(held, 'custody_gc_pause_seconds_total{kind="major"}')).toBeGreaterThan(0);
+    // The loop's thread was on a core for those 150 ms, or waited for one (Linux's account of it).
+    const onThread = (text: string) => value(text, running) + value(text, waiting);
+    expect(onThread(held) - onThread(before)).toBeGreaterThanOrEqual(0.15);
     // The next scrape covers only the time since this one.
     await new Promise((r) => setTimeout(r, 50));
     const after = (await get('/metrics')).body;

@@ -46,6 +46,10 @@ export function opsRoutes(
         metrics.loopDelay.set({ quantile: '1' }, loop.delay.max);
         metrics.gcPauses.inc({ kind: 'minor' }, loop.gcPauses.minor);
         metrics.gcPauses.inc({ kind: 'major' }, loop.gcPauses.major);
+        if (loop.thread !== undefined) {
+          metrics.loopThread.inc({ state: 'running' }, loop.thread.running);
+          metrics.loopThread.inc({ state: 'waiting' }, loop.thread.waiting);
+        }
       }
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     },
