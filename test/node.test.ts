@@ -2,7 +2,8 @@
  * A real node on 127.0.0.1 under concurrent writers, and stopped in the
  * middle of a stream: nothing acknowledged is lost, nothing refused is kept.
  * And one that stalls while clients connect: none of their connections is
- * dropped.
+ * dropped. A node serves from a thread of its own, which the process's
+ * signals reach through its main thread.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -142,6 +143,41 @@ describe('a real node under 50 concurrent clients', () => {
     expect((await ledger.audit()).ok).toBe(true);
     await ledger.close();
     expect(acknowledged.length).toBeGreaterThanOrEqual(300);
+  });
+});
+
+describe("a node's own thread", () => {
+  /** Milliseconds a thread of the node's process has run on a core (Linux's schedstat). */
+  const ranMs = (pid: number, tid: number) =>
+    Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  const loopRanMs = async (url: string) => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    return Number(/custody_event_loop_thread_seconds_total\{state="running"\} (\S+)/.exec(text)?.[1]) * 1000;
+  };
+
+  test("serves from a worker thread (its young generation is set there), the process's main thread idle", async () => {
+    const { node } = await setup();
+    const pid = node.child.pid as number;
+    const mainBefore = ranMs(pid, pid);
+    const loopBefore = await loopRanMs(node.url);
+    for (let round = 0; round < 20; round++) {
+      await Promise.all(
+        Array.from({ length: 50 }, () => fetch(`${node.url}/v1/checkpoint`).then((r) => r.text())),
+      );
+    }
+    const loop = (await loopRanMs(node.url)) - loopBefore;
+    const main = ranMs(pid, pid) - mainBefore;
+    // A thousand requests: some hundreds of milliseconds of the loop's thread, next to nothing of the main thread's.
+    expect(loop).toBeGreaterThan(50);
+    expect(main).toBeLessThan(loop / 10);
+    await node.stop();
+  });
+
+  test('SIGINT (Ctrl-C) reaches it through the main thread and closes it gracefully', async () => {
+    const { node } = await setup();
+    const stopped = await node.stop('SIGINT');
+    expect(stopped.code).toBe(0);
+    expect(stopped.stdout).toContain('stopped on SIGINT; every acknowledged event is on disk');
   });
 });
 

@@ -4,4 +4,4 @@ export { Batcher, type BatcherOptions } from './batcher.js';
 export { Cosigning, type WitnessEndpoint } from './cosigning.js';
 export { holdHeapNearLive } from './heap.js';
 export { Follower, type MirrorAlarm, type MirrorStatus } from './mirror.js';
-export { closeOnSignals, type ServeOptions, serve } from './server.js';
+export { closeOnSignals, type ServeOptions, type SignalSource, serve } from './server.js';

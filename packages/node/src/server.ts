@@ -75,8 +75,20 @@ async function openMirror(dir: string, logVkey: string): Promise<Ledger> {
   return ledger;
 }
 
-/** Closes the app on SIGTERM or SIGINT, then exits; `onClosed` runs before exit. */
-export function closeOnSignals(app: FastifyInstance, onClosed: (signal: string) => void = () => {}): void {
+/** Where SIGTERM and SIGINT arrive: the process, or what a worker thread's parent forwards to it. */
+export interface SignalSource {
+  on(signal: 'SIGTERM' | 'SIGINT', listener: (signal: NodeJS.Signals) => void): unknown;
+}
+
+/**
+ * Closes the app on SIGTERM or SIGINT, then exits (on a worker thread,
+ * ends the thread); `onClosed` runs before exit.
+ */
+export function closeOnSignals(
+  app: FastifyInstance,
+  onClosed: (signal: string) => void = () => {},
+  signals: SignalSource = process,
+): void {
   let closing = false;
   const handler = (signal: NodeJS.Signals) => {
     if (closing) process.exit(1);
@@ -93,6 +105,6 @@ export function closeOnSignals(app: FastifyInstance, onClosed: (signal: string) 
       },
     );
   };
-  process.on('SIGTERM', handler);
-  process.on('SIGINT', handler);
+  signals.on('SIGTERM', handler);
+  signals.on('SIGINT', handler);
 }
