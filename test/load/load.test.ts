@@ -98,16 +98,16 @@ const listenOverflows = () => {
 };
 
 /**
- * How long the node's main thread (its event loop) has run, and waited to
- * run while it could have, in ms (Linux's schedstat). On these two cores it
- * shares them with its own helpers (signature checks, LevelDB's compaction,
- * V8's collector) and with this process, the load generator.
+ * How long the node's event loop's thread has run, and waited to run while
+ * it could have, in ms (its /metrics, from Linux's schedstat). On these two
+ * cores it shares them with its own helpers (signature checks, LevelDB's
+ * compaction, V8's collector) and with this process, the load generator.
  */
-const mainThreadMs = (pid: number) => {
-  const [run = 0, wait = 0] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8')
-    .split(' ')
-    .map(Number);
-  return { run: run / 1e6, wait: wait / 1e6 };
+const loopThreadMs = async (http: HttpClient) => {
+  const text = (await http.get('/metrics')).body.toString();
+  const state = (s: string) =>
+    (metric(text, `custody_event_loop_thread_seconds_total{state="${s}"}`) ?? Number.NaN) * 1000;
+  return { run: state('running'), wait: state('waiting') };
 };
 
 /** The compactions in a LevelDB LOG's text and the bytes they wrote. */
@@ -278,7 +278,7 @@ test(
     const overflowsBefore = listenOverflows();
     const leveldbLog = join(dir, 'ledger', 'LOG');
     const logBefore = readFileSync(leveldbLog, 'utf8').length;
-    const threadBefore = mainThreadMs(pid);
+    const threadBefore = await loopThreadMs(http);
     // This process's own event loop: a write's or read's latency is timed
     // here, so its lateness is in every figure (it answers for some of what
     // the clients measured beyond the node's own time).
@@ -371,7 +371,7 @@ test(
       ...readers,
       ...liveReads,
     ]);
-    const threadAfter = mainThreadMs(pid);
+    const threadAfter = await loopThreadMs(http);
     generatorDelay.disable();
     const seconds = (performance.now() - start) / 1000;
     http.close();
@@ -432,7 +432,7 @@ test(
       `GC pauses ${Math.round(perSecond('gc', 50))} ms (most ${Math.round(perSecond('gc', 100))}; over the run ${gcPerSecond('minor')} ms a second in young-generation collections, ${gcPerSecond('major')} in full ones)`,
     ];
     console.log(
-      `load: ${JSON.stringify(figures)}\nlatency against the benchmark's targets: ${onTarget.join(', ')}\nwrites p50/p99 ms by 10 s window sent in: ${drift.join(', ')}\nwarm-up (${WARM_UP_S} s, not timed): ${warmUp.length} writes, p50/p99/max ${[50, 99, 100].map((p) => Math.round(pct(warmUp, p))).join('/')} ms\nthe node's event loop in a median second of the run: ${nodeLoop.join(', ')}\nthe node's main thread during the run: on a core ${share(threadAfter.run - threadBefore.run)} % of the time, waiting for one ${share(threadAfter.wait - threadBefore.wait)} %\nLevelDB's compactions during the run: ${compacted.count}, ${Math.round(compacted.mb)} MB written\nconnections dropped by a full listen queue on this machine during the run: ${overflows}\nthis process's event loop during the run (it times every request): late by ${generatorLate(99)} ms at p99, ${generatorLate(100)} at most`,
+      `load: ${JSON.stringify(figures)}\nlatency against the benchmark's targets: ${onTarget.join(', ')}\nwrites p50/p99 ms by 10 s window sent in: ${drift.join(', ')}\nwarm-up (${WARM_UP_S} s, not timed): ${warmUp.length} writes, p50/p99/max ${[50, 99, 100].map((p) => Math.round(pct(warmUp, p))).join('/')} ms\nthe node's event loop in a median second of the run: ${nodeLoop.join(', ')}\nthe node's event loop's thread during the run: on a core ${share(threadAfter.run - threadBefore.run)} % of the time, waiting for one ${share(threadAfter.wait - threadBefore.wait)} %\nLevelDB's compactions during the run: ${compacted.count}, ${Math.round(compacted.mb)} MB written\nconnections dropped by a full listen queue on this machine during the run: ${overflows}\nthis process's event loop during the run (it times every request): late by ${generatorLate(99)} ms at p99, ${generatorLate(100)} at most`,
     );
     expect(errors.slice(0, 5)).toEqual([]);
     expect(warmUp.length).toBe(warmUpSent);
