@@ -1,10 +1,12 @@
 /**
  * HTTP ingest alone, to profile the node (on the built bundle): node --import
  * tsx bench/profile-http.ts [profile-dir]. Starts `custody serve` (with
- * --cpu-prof when a profile directory is given) on a benchmark ledger, posts 20,000 pre-signed events from 64 concurrent
+ * --cpu-prof when a profile directory is given: a profile a thread, the
+ * node's the one whose name has thread id 1, after the process's main
+ * thread's 0) on a benchmark ledger, posts 20,000 pre-signed events from 64 concurrent
  * clients (transfers of seven events in order, as the benchmark does), prints
- * the rate and each side's CPU time per event (the node's main thread
- * apart), and stops the node. CUSTODY_BENCH_MALLOC=jemalloc preloads
+ * the rate and each side's CPU time per event (the node's event loop's
+ * thread apart), and stops the node. CUSTODY_BENCH_MALLOC=jemalloc preloads
  * jemalloc into the node (not into this process, the clients').
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -46,12 +48,18 @@ const cpuSeconds = (statFile: string) => {
 };
 const http = new HttpClient(url);
 const pid = child.pid as number;
-// The main thread (the event loop), which every step of a request goes
-// through, apart from the others: libuv's pool (signatures, LevelDB's reads
-// and writes), LevelDB's compaction and V8's GC helpers.
-const main = `/proc/${pid}/task/${pid}/stat`;
+/**
+ * CPU seconds of the event loop's thread (the node's /metrics), which every
+ * step of a request goes through, apart from the others: libuv's pool
+ * (signatures, LevelDB's reads and writes), LevelDB's compaction, V8's GC
+ * helpers, and the process's main thread, which only started the node's.
+ */
+const loopSeconds = async () => {
+  const text = (await http.get('/metrics')).body.toString();
+  return Number(/\ncustody_event_loop_thread_seconds_total\{state="running"\} (\S+)/.exec(text)?.[1]);
+};
 const nodeCpu = cpuSeconds(`/proc/${pid}/stat`);
-const mainCpu = cpuSeconds(main);
+const loopCpu = await loopSeconds();
 const clientCpu = process.cpuUsage();
 const started = performance.now();
 const accepted = (await postTransfers(http, transfers)).length;
@@ -59,7 +67,7 @@ const rate = accepted / ((performance.now() - started) / 1000);
 const perEvent = (seconds: number) => `${((seconds * 1e6) / accepted).toFixed(0)} µs`;
 const client = process.cpuUsage(clientCpu);
 console.log(
-  `${accepted} events, ${rate.toFixed(0)} events/s; CPU per event: node ${perEvent(cpuSeconds(`/proc/${pid}/stat`) - nodeCpu)} (main thread ${perEvent(cpuSeconds(main) - mainCpu)}), clients ${perEvent((client.user + client.system) / 1e6)}${profiles === undefined ? '' : `; profile in ${profiles}`}`,
+  `${accepted} events, ${rate.toFixed(0)} events/s; CPU per event: node ${perEvent(cpuSeconds(`/proc/${pid}/stat`) - nodeCpu)} (event loop's thread ${perEvent((await loopSeconds()) - loopCpu)}), clients ${perEvent((client.user + client.system) / 1e6)}${profiles === undefined ? '' : `; profile in ${profiles}`}`,
 );
 http.close();
 await stopped(child);
