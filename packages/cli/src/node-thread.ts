@@ -10,8 +10,8 @@
  * generation, the more often it collects; on a busy machine its pauses
  * lengthened every wait, which kept more alive at the next. Twice the size
  * (what `--max-semi-space-size=32` gives) held the load test's node at
- * 26–28 ms of GC pauses a second against 31–57 on the main thread, every
- * latency target met in three alternated pairs against two, for 40–55 MB
+ * 24–29 ms of GC pauses a second against 31–62 on the main thread, every
+ * latency target met in six alternated pairs against four, for 30–60 MB
  * of RSS (BENCHMARKS.md item 75).
  *
  * The main thread only starts the node's thread, hands it the signals the
