@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, type SignedEvent, writeKeyFile } from '@custody/ledger';
 import { HttpClient, postTransfers } from './http-client.js';
+import { metric } from './metrics.js';
 import { serveBench, stopped } from './serve.js';
 import { benchLedger, groupOf } from './workload.js';
 
@@ -56,7 +57,7 @@ const pid = child.pid as number;
  */
 const loopSeconds = async () => {
   const text = (await http.get('/metrics')).body.toString();
-  return Number(/\ncustody_event_loop_thread_seconds_total\{state="running"\} (\S+)/.exec(text)?.[1]);
+  return metric(text, 'custody_event_loop_thread_seconds_total{state="running"}') ?? Number.NaN;
 };
 const nodeCpu = cpuSeconds(`/proc/${pid}/stat`);
 const loopCpu = await loopSeconds();

@@ -16,6 +16,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { KeyPair } from '@custody/ledger';
 import { expect, test } from 'vitest';
 import { HttpClient } from '../../bench/http-client.js';
+import { metric } from '../../bench/metrics.js';
 import { report, setup } from '../support.js';
 
 const DURATION_S = Number(process.env.CUSTODY_LOAD_SECONDS ?? 60);
@@ -75,12 +76,6 @@ const BOUND = { writeP99: 1000, readP50: 100, readP99: 1000 };
 const pct = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-};
-
-/** A figure from the node's /metrics text, or undefined if it has none. */
-const metric = (text: string, name: string) => {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? undefined : Number(line.slice(name.length + 1));
 };
 
 /**
